@@ -1,0 +1,64 @@
+# Two commands for a newcomer: `make book` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed
+# the notebooks' kernel must find the venv's python first
+export PATH := $(BIN):$(PATH)
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+NOTEBOOKS := $(shell find chapters -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
+
+.PHONY: help setup book test lint test-unit test-notebooks book-strict execute lock clean
+
+help:
+	@echo "make book   - create $(VENV), install everything, build the HTML book"
+	@echo "make test   - lint, unit tests, execute every notebook (nbval), strict book build"
+	@echo "make execute - re-execute all notebooks in place (quick profile) to refresh outputs"
+
+# torch goes in first and alone, pinned, so nothing later can pull a CUDA build
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt torch
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --toc book/_toc.yml
+	@echo "The book is at $(abspath _build/html/index.html)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+test-notebooks: $(STAMP)
+	SSLM_PROFILE=quick $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=900 chapters -q
+
+book-strict: $(STAMP)
+	rm -rf _build
+	$(BIN)/jupyter-book build . --toc book/_toc.yml -W -n --keep-going
+
+test: lint test-unit test-notebooks book-strict
+	@echo "make test: all checks passed"
+
+execute: $(STAMP)
+	for nb in $(NOTEBOOKS); do \
+	  echo "executing $$nb"; \
+	  SSLM_PROFILE=quick $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=900 "$$nb"; \
+	done
+
+lock: $(STAMP)
+	{ echo "# Exact versions CI installs (pip install -c constraints.txt). Regenerate with 'make lock'."; \
+	  echo "# torch is pinned to 2.13.0; on CPU-only CI the local +cpu wheel satisfies it."; \
+	  $(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache
