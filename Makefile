@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
+# committed outputs show a progress bar's first and last state only
+export TQDM_MININTERVAL := 600
 NOTEBOOKS := $(shell find chapters -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
 
 .PHONY: help setup book test lint test-unit test-notebooks book-strict execute lock clean

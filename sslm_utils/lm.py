@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
@@ -94,14 +94,13 @@ class KneserNeyLM:
         for gram, c in highest.items():
             if len(gram) == n:
                 self.counts[n - 1][gram] += c
-                self.counts[n - 2][gram[1:]] += 1 if n > 1 else 0
+                if n > 1:
+                    self.counts[n - 2][gram[1:]] += 1
             else:  # a document's first words: too short for a left extension
                 self.counts[len(gram) - 1][gram] += c
         for k in range(n - 1, 1, -1):
             for gram in [g for g in self.counts[k - 1] if len(g) == k]:
                 self.counts[k - 2][gram[1:]] += 1
-        if n == 1:
-            self.counts[0] = Counter({g: c for g, c in highest.items()})
         self.totals, self.types = [], []
         for k in range(n):
             total, types = defaultdict(int), defaultdict(int)
@@ -132,20 +131,21 @@ class KneserNeyLM:
             p = (max(count - d, 0) + d * self.types[k - 1][history] * p) / total
         return p
 
-    def nll(self, sequences: Sequence[Sequence[int]], skip: int | None = None) -> tuple[float, int]:
-        """Summed negative log-likelihood (nats) and the number of predicted tokens.
+    def log_probs(self, sequences: Sequence[Sequence[int]], skip: int | None = None) -> torch.Tensor:
+        """Natural-log probability of every predicted token, document by document.
 
         The first ``skip`` tokens of each document (default: ``order - 1``) are
-        context only, so every prediction sees a full history.
+        context only, so every prediction sees a full history; the order matches
+        the targets of :func:`context_windows` with ``context = skip``.
         """
         sequences = _check_sequences(sequences)
         skip = self.order - 1 if skip is None else skip
-        total, count = 0.0, 0
-        for seq in sequences:
-            for i in range(skip, len(seq)):
-                total -= math.log(self.prob(seq[max(0, i - self.order + 1) : i], seq[i]))
-                count += 1
-        return total, count
+        out = [
+            math.log(self.prob(seq[max(0, i - self.order + 1) : i], seq[i]))
+            for seq in sequences
+            for i in range(skip, len(seq))
+        ]
+        return torch.tensor(out, dtype=torch.float64)
 
 
 def perplexity(total_nll: float, n_tokens: int) -> float:
@@ -202,37 +202,83 @@ def train_window_lm(
     *,
     steps: int,
     batch_size: int,
-    lr: float = 3e-3,
+    lr: float = 5e-3,
     seed: int = 0,
+    eval_every: int | None = None,
+    eval_fn: Callable[[nn.Module], float] | None = None,
     progress: bool = True,
-) -> list[float]:
-    """Adam on random minibatches; returns the training loss of every step."""
-    if steps < 1 or batch_size < 1:
-        raise ValueError(f"steps and batch_size must be positive, got {steps} and {batch_size}.")
-    from tqdm.auto import trange
+) -> dict[str, list]:
+    """Adam with a cosine schedule on random minibatches.
 
+    Returns ``{"loss": [training loss of every step], "eval": [(step, eval_fn(model)), ...]}``;
+    ``eval_fn`` (for instance held-out perplexity) runs every ``eval_every`` steps and at the end.
+    """
+    if not isinstance(steps, int) or steps < 1 or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"steps and batch_size must be positive ints, got {steps!r} and {batch_size!r}.")
+    if (eval_every is None) != (eval_fn is None):
+        raise ValueError("Pass eval_every and eval_fn together, or neither.")
+    if eval_every is not None and (not isinstance(eval_every, int) or eval_every < 1):
+        raise ValueError(f"eval_every must be a positive int, got {eval_every!r}.")
+    if inputs.shape[0] != targets.shape[0]:
+        raise ValueError(f"inputs has {inputs.shape[0]} rows but targets has {targets.shape[0]}.")
+    from .progress import trange
+
+    device = next(model.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-    history = []
-    model.train()
-    for _ in trange(steps, disable=not progress, desc="training"):
+    history: dict[str, list] = {"loss": [], "eval": []}
+    for step in trange(1, steps + 1, disable=not progress, desc="training"):
+        model.train()
         idx = torch.randint(len(targets), (batch_size,), generator=gen)
-        loss = F.cross_entropy(model(inputs[idx]), targets[idx])
+        loss = F.cross_entropy(model(inputs[idx].to(device)), targets[idx].to(device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
-        history.append(loss.item())
+        history["loss"].append(loss.item())
+        if eval_fn is not None and (step % eval_every == 0 or step == steps):
+            history["eval"].append((step, eval_fn(model)))
     return history
 
 
 @torch.no_grad()
-def window_lm_nll(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 4096):
-    """Summed negative log-likelihood (nats) and the number of predicted tokens."""
+def window_lm_log_probs(
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 4096
+) -> torch.Tensor:
+    """Natural-log probability the model gives each target, in order."""
     model.eval()
-    total = 0.0
+    device = next(model.parameters()).device
+    out = []
     for start in range(0, len(targets), batch_size):
-        logits = model(inputs[start : start + batch_size])
-        total += F.cross_entropy(logits, targets[start : start + batch_size], reduction="sum").item()
-    return total, len(targets)
+        logits = model(inputs[start : start + batch_size].to(device))  # (batch, vocab)
+        log_p = F.log_softmax(logits, dim=-1)
+        picked = log_p.gather(1, targets[start : start + batch_size, None].to(device)).squeeze(1)
+        out.append(picked.double().cpu())
+    return torch.cat(out)
+
+
+def perplexity_of(log_probs: torch.Tensor) -> float:
+    """Perplexity from per-token natural-log probabilities."""
+    if log_probs.numel() == 0:
+        raise ValueError("Perplexity needs at least one predicted token.")
+    return perplexity(-float(log_probs.sum()), log_probs.numel())
+
+
+def take_tokens(documents: Sequence[Sequence], max_tokens: int | None) -> list[list]:
+    """The first ``max_tokens`` tokens of a corpus, keeping document boundaries.
+
+    ``None`` keeps everything. Profiles use this to size a corpus without
+    ever mixing the end of one speech into the start of another.
+    """
+    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+        raise ValueError(f"max_tokens must be a positive int or None, got {max_tokens!r}.")
+    out, left = [], max_tokens
+    for doc in documents:
+        if left is not None:
+            if left <= 0:
+                break
+            doc = doc[:left]
+            left -= len(doc)
+        out.append(list(doc))
+    return out

@@ -45,6 +45,13 @@ class Profile:
     batch_size: int
     train_steps: int
     eval_every: int
+    # Chapter 3: pretraining a small BERT (MLM + NSP).
+    bert_steps: int = 300  # optimizer steps of batch_size pairs of seq_len tokens
+    bert_lr: float = 1e-3  # peak learning rate (small BERTs tolerate a large one)
+    bert_warmup_steps: int = 30
+    bert_train_docs: int | None = None  # training speeches turned into pairs (None: all)
+    bert_dupe_factor: int = 1  # passes over the speeches with fresh A/B cuts (BERT used 10)
+    bert_eval_examples: int = 256  # held-out pairs for evaluation
 
     def replace(self, **changes) -> Profile:
         """Return a copy with some fields changed (unknown names are an error)."""
@@ -81,6 +88,12 @@ PROFILES: dict[str, Profile] = {
         batch_size=32,
         train_steps=200,
         eval_every=50,
+        bert_steps=300,
+        bert_lr=1e-3,
+        bert_warmup_steps=30,
+        bert_train_docs=160,
+        bert_dupe_factor=1,
+        bert_eval_examples=256,
     ),
     "full": Profile(
         name="full",
@@ -102,6 +115,12 @@ PROFILES: dict[str, Profile] = {
         batch_size=64,
         train_steps=5_000,
         eval_every=500,
+        bert_steps=6_000,
+        bert_lr=5e-4,
+        bert_warmup_steps=500,
+        bert_train_docs=None,
+        bert_dupe_factor=5,
+        bert_eval_examples=2_048,
     ),
 }
 

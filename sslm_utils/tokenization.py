@@ -66,7 +66,10 @@ def train_wordpiece(
     tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=list(BERT_SPECIAL_TOKENS)
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=list(BERT_SPECIAL_TOKENS),
+        show_progress=False,
     )
     tok.train_from_iterator(texts, trainer)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
@@ -99,6 +102,7 @@ def train_bpe(texts: Iterable[str], vocab_size: int, *, min_frequency: int = 2):
         min_frequency=min_frequency,
         special_tokens=list(GPT_SPECIAL_TOKENS),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tok.train_from_iterator(texts, trainer)
     eot = GPT_SPECIAL_TOKENS[0]

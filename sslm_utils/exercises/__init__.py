@@ -86,11 +86,25 @@ def check_close(fb: Feedback, value, expected, name: str = "result", *, rtol: fl
     return True
 
 
+class NoAnswer(Exception):
+    """The reader's function returned None: the exercise is not attempted yet."""
+
+
+def answer(fn: Callable, *args, **kwargs):
+    """Call the reader's function; a ``None`` result means it has not been written yet."""
+    result = fn(*args, **kwargs)
+    if result is None:
+        raise NoAnswer(getattr(fn, "__name__", "your function"))
+    return result
+
+
 def run_checker(exercise: str, body: Callable[[Feedback], None]) -> Feedback:
     """Run ``body`` and turn an exception in the reader's code into feedback."""
     fb = Feedback(exercise)
     try:
         body(fb)
+    except NoAnswer as missing:
+        fb.fail(f"{missing} returned None: replace the `...` with your code and return the result.")
     except Exception as exc:  # the reader's function crashed: say how
         fb.fail(f"your code raised {type(exc).__name__}: {exc}")
     if fb.passed and not fb.messages:
