@@ -8,7 +8,6 @@ STAMP := $(VENV)/.installed
 # the notebooks' kernel must find the venv's python first
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 # committed outputs show a progress bar's first and last state only
 export TQDM_MININTERVAL := 600
 NOTEBOOKS := $(shell find chapters -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)

@@ -24,8 +24,28 @@ BOOK_STYLE = {
 
 
 def use_book_style() -> None:
-    """Apply the book's matplotlib style to every later figure in this session."""
+    """Apply the book's matplotlib style to every later figure in this session.
+
+    In a Jupyter kernel it also selects the inline backend, so figures land in
+    the notebook even when ``MPLBACKEND=Agg`` is set in the environment (with
+    Agg alone, ``plt.show()`` silently shows nothing).
+    """
+    _inline_in_notebooks()
     mpl.rcParams.update(BOOK_STYLE)
+
+
+def _inline_in_notebooks() -> None:
+    import sys
+
+    if "ipykernel" not in sys.modules:
+        return
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - ipykernel always brings IPython
+        return
+    shell = get_ipython()
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        shell.run_line_magic("matplotlib", "inline")
 
 
 def round_frame(frame, digits: int = 3):

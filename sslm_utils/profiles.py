@@ -46,7 +46,7 @@ class Profile:
     train_steps: int
     eval_every: int
     # Chapter 3: pretraining a small BERT (MLM + NSP).
-    bert_steps: int = 300  # optimizer steps of batch_size pairs of seq_len tokens
+    bert_steps: int = 270  # optimizer steps of batch_size pairs of seq_len tokens
     bert_lr: float = 1e-3  # peak learning rate (small BERTs tolerate a large one)
     bert_warmup_steps: int = 30
     bert_train_docs: int | None = None  # training speeches turned into pairs (None: all)
@@ -88,7 +88,7 @@ PROFILES: dict[str, Profile] = {
         batch_size=32,
         train_steps=200,
         eval_every=50,
-        bert_steps=300,
+        bert_steps=270,
         bert_lr=1e-3,
         bert_warmup_steps=30,
         bert_train_docs=160,

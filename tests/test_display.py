@@ -10,6 +10,15 @@ def test_glue_returns_value_and_checks_name():
         glue("ppl-trigram", 1)
 
 
+def test_glue_turns_array_scalars_into_python_numbers():
+    import numpy as np
+    import torch
+
+    assert type(glue("a", np.float64(1.5))) is float
+    assert type(glue("b", torch.tensor(2))) is int
+    assert glue("c", "text") == "text"
+
+
 def test_style_and_rounding():
     import matplotlib as mpl
     import pandas as pd
