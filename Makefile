@@ -39,8 +39,12 @@ lint: $(STAMP)
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q
 
+# Notebooks run against a fresh, empty cache (data re-verified, models retrained), as on a new machine.
+NBCACHE := $(CURDIR)/.nbcache
+
 test-notebooks: $(STAMP)
-	SSLM_PROFILE=quick $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=900 chapters -q
+	rm -rf $(NBCACHE)
+	SSLM_CACHE=$(NBCACHE) SSLM_PROFILE=quick $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=900 chapters -q
 
 book-strict: $(STAMP)
 	rm -rf _build
@@ -50,9 +54,10 @@ test: lint test-unit test-notebooks book-strict
 	@echo "make test: all checks passed"
 
 execute: $(STAMP)
+	rm -rf $(NBCACHE)
 	for nb in $(NOTEBOOKS); do \
 	  echo "executing $$nb"; \
-	  SSLM_PROFILE=quick $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  SSLM_CACHE=$(NBCACHE) SSLM_PROFILE=quick $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=900 "$$nb"; \
 	done
 
@@ -62,4 +67,4 @@ lock: $(STAMP)
 	  $(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt
 
 clean:
-	rm -rf _build .pytest_cache .ruff_cache
+	rm -rf _build .pytest_cache .ruff_cache $(NBCACHE)
