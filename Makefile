@@ -56,9 +56,10 @@ test: lint test-unit test-notebooks book-strict
 execute: $(STAMP)
 	rm -rf $(NBCACHE)
 	for nb in $(NOTEBOOKS); do \
-	  echo "executing $$nb"; \
+	  start=$$(date +%s); \
 	  SSLM_CACHE=$(NBCACHE) SSLM_PROFILE=quick $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.timeout=900 "$$nb"; \
+	    --log-level=WARN --ExecutePreprocessor.timeout=900 "$$nb"; \
+	  echo "executed $$nb in $$(( $$(date +%s) - start )) s"; \
 	done
 
 lock: $(STAMP)

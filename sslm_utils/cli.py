@@ -217,7 +217,7 @@ def _global_batch(args, profile) -> int:
 
 
 def _warmup(args, profile) -> int:
-    """The profile's warm-up share of the run (30 of 270 steps in quick), unless given."""
+    """The profile's warm-up share of the run (45 of 450 steps in quick), unless given."""
     if args.warmup_steps is not None:
         return args.warmup_steps
     return round(profile.bert_warmup_steps * _steps(args, profile) / profile.bert_steps)

@@ -46,9 +46,9 @@ class Profile:
     train_steps: int
     eval_every: int
     # Chapter 3: pretraining a small BERT (MLM + NSP).
-    bert_steps: int = 270  # optimizer steps of batch_size pairs of seq_len tokens
-    bert_lr: float = 1e-3  # peak learning rate (small BERTs tolerate a large one)
-    bert_warmup_steps: int = 30
+    bert_steps: int = 450  # optimizer steps of batch_size pairs of seq_len tokens
+    bert_lr: float = 2e-3  # peak learning rate (small BERTs tolerate a large one)
+    bert_warmup_steps: int = 45
     bert_train_docs: int | None = None  # training speeches turned into pairs (None: all)
     bert_dupe_factor: int = 1  # passes over the speeches with fresh A/B cuts (BERT used 10)
     bert_eval_examples: int = 256  # held-out pairs for evaluation
@@ -88,9 +88,9 @@ PROFILES: dict[str, Profile] = {
         batch_size=32,
         train_steps=200,
         eval_every=50,
-        bert_steps=270,
-        bert_lr=1e-3,
-        bert_warmup_steps=30,
+        bert_steps=450,
+        bert_lr=2e-3,
+        bert_warmup_steps=45,
         bert_train_docs=160,
         bert_dupe_factor=1,
         bert_eval_examples=256,

@@ -58,6 +58,11 @@ def train_wordpiece(
     Inputs are normalised like BERT's (optional lower-casing and accent
     stripping), split on whitespace and punctuation, and encoded as
     ``[CLS] A [SEP]`` or ``[CLS] A [SEP] B [SEP]`` with token-type ids 0/1.
+
+    Not bit-reproducible across processes: the ``tokenizers`` trainer breaks
+    ties through randomly seeded hash maps, so two runs can number tokens
+    differently and, at larger sizes, differ in a few rare tokens. Train once
+    and save it (as chapter 3's ``bert_tokenizer`` does) when ids must agree.
     """
     from transformers import BertTokenizer
 

@@ -83,13 +83,7 @@ def _worker(output_dir: str) -> None:
 # --------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The in-process runs use one thread, like each torchrun rank (OMP_NUM_THREADS=1); the machine is shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _clean_env() -> dict:

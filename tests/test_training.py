@@ -22,13 +22,7 @@ from sslm_utils.training import (
 VOCAB, LENGTH = 40, 8
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny matrices run faster on one thread, and other jobs share this machine's cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_bert(dropout: float = 0.1, seed: int = 0):
