@@ -33,7 +33,7 @@ import os
 import sys
 from pathlib import Path
 
-MODELS = ("bert", "gpt")  # gpt: accepted by the parser so that its error can say when it arrives
+MODELS = ("bert", "gpt")  # gpt: chapter 3b's causal LM (sslm_utils.causal_lm)
 PROFILE_NAMES = ("quick", "full")
 RESUME_CHOICES = ("auto", "latest")
 INFO_FILE = "training_info.json"
@@ -128,9 +128,10 @@ def _add_pretrain(commands) -> None:
                    help="continue the run in --output-dir: 'latest' (the default when the flag has no value) "
                    "needs a checkpoint, 'auto' starts fresh when there is none, or give a checkpoint folder")
     p.add_argument("--train-docs", type=_positive_int, default=None,
-                   help="training speeches turned into pairs (default: the profile's); small values make smoke tests")
+                   help="training speeches turned into pairs (gpt: packed into blocks) (default: the profile's); "
+                   "small values make smoke tests")
     p.add_argument("--eval-examples", type=_positive_int, default=None,
-                   help="held-out pairs to evaluate on (default: the profile's)")
+                   help="held-out pairs (gpt: blocks) to evaluate on (default: the profile's)")
     p.add_argument("--mixed-precision", choices=("auto", "no", "fp16", "bf16"), default="auto",
                    help="auto (the default): bf16 on recent GPUs, fp16 on older ones, none on the CPU")
     p.add_argument("--cpu", action="store_true", help="train on the CPU even when a GPU is present")
@@ -153,9 +154,6 @@ def is_main_process() -> bool:
 
 def _check_args(args, parser: argparse.ArgumentParser, profile) -> None:
     """Refuse combinations argparse cannot see, before any data is built, with the fix in the message."""
-    if args.model == "gpt":
-        parser.error("--model gpt is not implemented yet (GPT pretraining arrives with the causal-LM chapter); "
-                     "use --model bert.")
     if args.output_dir.exists() and not args.output_dir.is_dir():
         parser.error(f"--output-dir {args.output_dir} is a file; give a folder (it is created if missing).")
     world, batch = world_size(), _global_batch(args, profile)
@@ -208,30 +206,38 @@ def _round_up(value: int, multiple: int) -> int:
 # --------------------------------------------------------------------------- from arguments to a run
 
 
+def _prefix(args) -> str:
+    """The profile fields of the chosen model: ``bert_*`` or ``gpt_*``."""
+    return "gpt" if getattr(args, "model", "bert") == "gpt" else "bert"
+
+
 def _steps(args, profile) -> int:
-    return args.steps if args.steps is not None else profile.bert_steps
+    return args.steps if args.steps is not None else getattr(profile, f"{_prefix(args)}_steps")
 
 
 def _global_batch(args, profile) -> int:
-    return args.batch_size if args.batch_size is not None else profile.batch_size
+    if args.batch_size is not None:
+        return args.batch_size
+    return profile.gpt_batch_size if _prefix(args) == "gpt" else profile.batch_size
 
 
 def _warmup(args, profile) -> int:
     """The profile's warm-up share of the run (45 of 450 steps in quick), unless given."""
     if args.warmup_steps is not None:
         return args.warmup_steps
-    return round(profile.bert_warmup_steps * _steps(args, profile) / profile.bert_steps)
+    warmup, steps = (getattr(profile, f"{_prefix(args)}_{name}") for name in ("warmup_steps", "steps"))
+    return round(warmup * _steps(args, profile) / steps)
 
 
 def resolve_profile(args):
     """The profile named on the command line, with the data-size flags applied to it."""
     from .profiles import get_profile
 
-    overrides = {}
+    overrides, gpt = {}, _prefix(args) == "gpt"
     if args.train_docs is not None:
-        overrides["bert_train_docs"] = args.train_docs
+        overrides["gpt_train_docs" if gpt else "bert_train_docs"] = args.train_docs
     if args.eval_examples is not None:
-        overrides["bert_eval_examples"] = args.eval_examples
+        overrides["gpt_eval_blocks" if gpt else "bert_eval_examples"] = args.eval_examples
     return get_profile(args.profile, **overrides)
 
 
@@ -243,13 +249,17 @@ def train_config(args, profile):
     else that shapes the run (steps, schedule, seed) is the same on any number
     of processes.
     """
+    from .causal_lm import gpt_train_config
     from .pretraining import pretrain_config
 
-    eval_every = args.eval_every or profile.eval_every
+    gpt = _prefix(args) == "gpt"
+    eval_every = args.eval_every or (profile.gpt_eval_every if gpt else profile.eval_every)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    return pretrain_config(profile).replace(
+    base = gpt_train_config(profile) if gpt else pretrain_config(profile)
+    return base.replace(
         max_steps=_steps(args, profile), batch_size=_global_batch(args, profile) // world_size(),
-        grad_accum_steps=args.grad_accum, lr=args.lr or profile.bert_lr, warmup_steps=_warmup(args, profile),
+        grad_accum_steps=args.grad_accum, lr=args.lr or (profile.gpt_lr if gpt else profile.bert_lr),
+        warmup_steps=_warmup(args, profile),
         eval_every=eval_every, checkpoint_every=args.checkpoint_every or eval_every, seed=args.seed,
         mixed_precision=args.mixed_precision, cpu=args.cpu, progress=progress,
     )
@@ -277,6 +287,16 @@ def pretrain_bert(args, profile, config):
         loss_fn=pretraining_loss, compute_metrics=pretraining_metrics, output_dir=args.output_dir,
         resume=args.resume or False, tokenizer=data.tokenizer,
     )
+    return result, data
+
+
+def pretrain_gpt(args, profile, config):
+    """Build chapter 3b's packed blocks and GPT and train them: the same calls as ``train_gpt`` in the chapter."""
+    from .causal_lm import causal_lm_data, train_gpt
+
+    data = causal_lm_data(profile)
+    _, result, data = train_gpt(profile, data=data, output_dir=args.output_dir, config=config,
+                                progress=config.progress, resume=args.resume or False, seed=args.seed)
     return result, data
 
 
@@ -318,7 +338,7 @@ def run_pretrain(args, parser: argparse.ArgumentParser) -> int:
     config = train_config(args, profile)
     if is_main_process():
         print(_describe(args, profile, config), flush=True)
-    result, data = pretrain_bert(args, profile, config)
+    result, data = (pretrain_gpt if args.model == "gpt" else pretrain_bert)(args, profile, config)
     if is_main_process():
         save_final(result, data, args, profile, config)
         summary = ", ".join(f"{k} {v:.4g}" for k, v in result.last_eval.items() if k not in ("split", "step"))

@@ -52,6 +52,15 @@ class Profile:
     bert_train_docs: int | None = None  # training speeches turned into pairs (None: all)
     bert_dupe_factor: int = 1  # passes over the speeches with fresh A/B cuts (BERT used 10)
     bert_eval_examples: int = 256  # held-out pairs for evaluation
+    # Chapter 3b: pretraining a small GPT (causal language modelling).
+    gpt_steps: int = 300  # optimizer steps of gpt_batch_size packed blocks of seq_len tokens
+    gpt_batch_size: int = 16
+    gpt_lr: float = 2e-3  # peak learning rate (cosine decay after warm-up)
+    gpt_warmup_steps: int = 30
+    gpt_train_docs: int | None = None  # training speeches packed into blocks (None: all)
+    gpt_eval_blocks: int | None = 128  # held-out blocks for perplexity (None: all)
+    gpt_eval_every: int = 100
+    gpt_dropout: float = 0.1  # GPT-2's dropout; short runs learn faster without it
 
     def replace(self, **changes) -> Profile:
         """Return a copy with some fields changed (unknown names are an error)."""
@@ -94,6 +103,14 @@ PROFILES: dict[str, Profile] = {
         bert_train_docs=160,
         bert_dupe_factor=1,
         bert_eval_examples=256,
+        gpt_steps=300,
+        gpt_batch_size=8,
+        gpt_lr=2e-3,
+        gpt_warmup_steps=30,
+        gpt_train_docs=160,
+        gpt_eval_blocks=128,
+        gpt_eval_every=75,
+        gpt_dropout=0.0,
     ),
     "full": Profile(
         name="full",
@@ -121,6 +138,14 @@ PROFILES: dict[str, Profile] = {
         bert_train_docs=None,
         bert_dupe_factor=5,
         bert_eval_examples=2_048,
+        gpt_steps=6_000,
+        gpt_batch_size=32,
+        gpt_lr=6e-4,
+        gpt_warmup_steps=500,
+        gpt_train_docs=None,
+        gpt_eval_blocks=1_024,
+        gpt_eval_every=500,
+        gpt_dropout=0.1,
     ),
 }
 

@@ -183,6 +183,20 @@ def test_cli_pretrains_writes_a_transformers_folder_and_resumes(tmp_path):
     assert_loads_as_pretrained_bert(out)
 
 
+def test_cli_pretrains_gpt(tmp_path):
+    """``--model gpt`` trains chapter 3b's causal LM with the same engine and writes a GPT2LMHeadModel folder."""
+    from transformers import AutoTokenizer, GPT2LMHeadModel
+
+    from sslm_utils.cli import INFO_FILE
+
+    out = tmp_path / "gpt"
+    proc = run_command(["-m", "sslm_utils.cli", "pretrain", "--model", "gpt", *CLI_SMALL, "--output-dir", str(out)])
+    assert "done, 2 steps" in proc.stdout
+    model, tokenizer = GPT2LMHeadModel.from_pretrained(out), AutoTokenizer.from_pretrained(out)
+    assert len(tokenizer) == model.config.vocab_size and model.config.eos_token_id == tokenizer.eos_token_id
+    assert json.loads((out / INFO_FILE).read_text())["steps"] == 2
+
+
 def test_cli_under_torchrun_uses_two_ranks(tmp_path):
     """``torchrun --nproc_per_node 2 -m sslm_utils.cli pretrain``: 2 gloo ranks split the global batch, rank 0 saves."""
     from sslm_utils import checkpoint as ckpt
@@ -206,7 +220,6 @@ def test_cli_under_torchrun_uses_two_ranks(tmp_path):
         (["--steps", "0"], "must be at least 1"),
         (["--steps", "ten"], "expected a whole number"),
         (["--profile", "huge"], "invalid choice: 'huge'"),
-        (["--model", "gpt"], "--model gpt is not implemented yet"),
         (["--model", "t5"], "invalid choice: 't5'"),
         (["--batch-size", "30", "--grad-accum", "4"], "try --batch-size 32"),
         (["--steps", "5", "--warmup-steps", "5"], "must be smaller than the 5 steps"),

@@ -1,0 +1,55 @@
+"""Smoke test of benchmarks/engine_vs_trainer.py on a tiny configuration: it runs and reports sane numbers.
+
+No timing is asserted: speeds depend on the machine and on whatever else runs on it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import pathlib
+
+import torch
+
+SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "engine_vs_trainer.py"
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("engine_vs_trainer", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _positive(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+def test_engine_vs_trainer_runs_on_a_tiny_configuration(tmp_path):
+    bench = _load_script()
+    threads = torch.get_num_threads()
+    out = tmp_path / "result.json"
+    returned = bench.main(["--steps", "2", "--warmup", "1", "--repeats", "1", "--batch-size", "4", "--seq-len", "32",
+                           "--docs", "3", "--threads", "1", "--matmul-size", "128", "--json", str(out)])
+    assert torch.get_num_threads() == threads  # the caller's setting is restored
+    report = json.loads(out.read_text())
+    assert report["ratios"] == returned["ratios"]
+    assert {"machine", "config", "matmul", "micro", "runs", "ratios"} <= set(report)
+    assert report["machine"]["threads"] == 1
+    assert report["config"]["steps"] == 2 and report["config"]["tokens_per_step"] == 4 * 32
+    assert set(report["runs"]) == {"engine", "engine_full_head", "trainer"}
+    assert set(report["ratios"]) == {"engine_vs_trainer", "engine_full_head_vs_trainer", "masked_head_vs_full_head"}
+    assert _positive(report["matmul"]["gflops_peak"])
+    assert all(_positive(v) for v in report["micro"].values())
+    assert all(_positive(v) for v in report["ratios"].values())
+    for name, run in report["runs"].items():
+        for key in ("tokens_per_s", "step_ms", "gflop_per_step", "achieved_gflops", "fraction_of_matmul_peak",
+                    "masked_positions_per_step"):
+            assert _positive(run[key]), (name, key, run[key])
+        assert [len(p) for p in run["step_periods_s"]] == [2]  # exactly the timed steps, warm-up excluded
+        assert run["threads_after"] == [1]
+    # the masked head computes fewer FLOPs than the full one; the two full-head runs do the same arithmetic
+    runs = report["runs"]
+    assert runs["engine"]["gflop_per_step"] < runs["engine_full_head"]["gflop_per_step"]
+    assert runs["engine_full_head"]["gflop_per_step"] == runs["trainer"]["gflop_per_step"]
