@@ -53,10 +53,10 @@ class Profile:
     bert_dupe_factor: int = 1  # passes over the speeches with fresh A/B cuts (BERT used 10)
     bert_eval_examples: int = 256  # held-out pairs for evaluation
     # Chapter 3b: pretraining a small GPT (causal language modelling).
-    gpt_steps: int = 300  # optimizer steps of gpt_batch_size packed blocks of seq_len tokens
+    gpt_steps: int = 600  # optimizer steps of gpt_batch_size packed blocks of seq_len tokens
     gpt_batch_size: int = 16
     gpt_lr: float = 2e-3  # peak learning rate (cosine decay after warm-up)
-    gpt_warmup_steps: int = 30
+    gpt_warmup_steps: int = 45
     gpt_train_docs: int | None = None  # training speeches packed into blocks (None: all)
     gpt_eval_blocks: int | None = 128  # held-out blocks for perplexity (None: all)
     gpt_eval_every: int = 100
@@ -103,10 +103,10 @@ PROFILES: dict[str, Profile] = {
         bert_train_docs=160,
         bert_dupe_factor=1,
         bert_eval_examples=256,
-        gpt_steps=300,
+        gpt_steps=600,
         gpt_batch_size=8,
         gpt_lr=2e-3,
-        gpt_warmup_steps=30,
+        gpt_warmup_steps=45,
         gpt_train_docs=160,
         gpt_eval_blocks=128,
         gpt_eval_every=75,
