@@ -29,6 +29,8 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
+from .model_cache import PretrainedModel, cache_key, load_cached, model_dir, run_info, store_trained
+
 EOT = "<|endoftext|>"
 
 # --------------------------------------------------------------------------- tokens
@@ -258,36 +260,20 @@ def gpt_train_config(profile):
 PIPELINE_VERSION = 1  # bump when the data or training code changes what gets trained
 
 
-@dataclass
-class PretrainedGPT:
+class PretrainedGPT(PretrainedModel):
     """A pretrained ``GPT2LMHeadModel`` with its tokenizer and how it came to be."""
-
-    model: torch.nn.Module
-    tokenizer: object
-    history: list[dict] = field(default_factory=list)
-    info: dict = field(default_factory=dict)
-    from_cache: bool = False
-
-    def frame(self, split: str = "train"):
-        import pandas as pd
-
-        return pd.DataFrame([{k: v for k, v in r.items() if k != "split"} for r in self.history
-                             if r["split"] == split])
 
 
 def _cache_key(profile) -> str:
-    used = ("tokenizer_vocab_size", "tokenizer_train_docs", "seq_len", "d_model", "n_layers", "n_heads", "d_ff")
-    fields = {k: v for k, v in profile.as_dict().items() if k in used or k.startswith("gpt_")}
-    digest = hashlib.sha256(json.dumps([fields, PIPELINE_VERSION], sort_keys=True).encode()).hexdigest()[:10]
-    return f"ch03-gpt-{profile.name}-{digest}"
+    shared = ("tokenizer_vocab_size", "tokenizer_train_docs", "seq_len", "d_model", "n_layers", "n_heads", "d_ff")
+    return cache_key("ch03-gpt", profile, shared, "gpt_", PIPELINE_VERSION)
 
 
 def gpt_cache_dir(profile=None) -> Path:
     """Where :func:`pretrained_gpt` keeps the model of ``profile`` (under ``sslm_utils.data.cache_dir()``)."""
-    from .data import cache_dir
     from .profiles import get_profile
 
-    return cache_dir() / "models" / _cache_key(profile or get_profile())
+    return model_dir(_cache_key(profile or get_profile()))
 
 
 def new_gpt(profile, tokenizer, seed: int = 0):
@@ -340,29 +326,15 @@ def pretrained_gpt(profile=None, *, retrain: bool = False, progress: bool = True
     if folder.is_dir() and not retrain:
         from transformers import GPT2LMHeadModel
 
-        from .tokenization import load_tokenizer
-
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        model = _name_loss(GPT2LMHeadModel.from_pretrained(folder / "model"))
-        return PretrainedGPT(model, load_tokenizer(folder / "model"),
-                             meta["history"], meta["info"], from_cache=True)
+        cached = load_cached(folder, GPT2LMHeadModel, PretrainedGPT)
+        _name_loss(cached.model)
+        return cached
     run_dir = folder.parent / f".run-{folder.name}"
     if retrain:
         shutil.rmtree(run_dir, ignore_errors=True)
     model, result, data = train_gpt(profile, data=data, output_dir=run_dir, progress=progress)
-    info = {
-        "source": "book", "profile": profile.name, "steps": result.steps, "train_time_s": result.train_time_s,
-        "tokens_seen": result.tokens_seen, "tokens_per_second": result.tokens_per_second, **data.stats,
-    }
-    tmp = folder.parent / f".tmp-{folder.name}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    from .checkpoint import save_model_weights
-
-    save_model_weights(model, tmp / "model", data.tokenizer)
-    (tmp / "meta.json").write_text(json.dumps({"history": result.history, "info": info}), encoding="utf-8")
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
+    info = run_info(profile, result, data.stats)
+    store_trained(folder, model, data.tokenizer, result.history, info)
     shutil.rmtree(run_dir, ignore_errors=True)
     return PretrainedGPT(model, data.tokenizer, result.history, info, from_cache=False)
 

@@ -42,12 +42,16 @@ INFO_FILE = "training_info.json"
 # --------------------------------------------------------------------------- argument types
 
 
-def _positive_int(text: str) -> int:
-    """argparse type: an int >= 1, with a message that names the problem."""
+def _whole_number(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number such as 100, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an int >= 1, with a message that names the problem."""
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -55,10 +59,7 @@ def _positive_int(text: str) -> int:
 
 def _non_negative_int(text: str) -> int:
     """argparse type: an int >= 0 (warm-up steps may be zero)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number such as 10, got {text!r}") from None
+    value = _whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value

@@ -32,6 +32,8 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
+from .model_cache import PretrainedModel, cache_key, load_cached, model_dir, run_info, store_trained
+
 IGNORE_INDEX = -100  # label of positions that are not predicted (PyTorch's cross-entropy skips it)
 IS_NEXT, NOT_NEXT = 0, 1  # the transformers convention for next_sentence_label
 OBJECTIVES = ("nsp", "sop")
@@ -559,47 +561,21 @@ HUB_BERTS = {  # Turc et al. (2019): published BERTs of the same shapes as the p
 PIPELINE_VERSION = 1  # bump when the data or training code changes what gets trained
 
 
-@dataclass
-class PretrainedBert:
+class PretrainedBert(PretrainedModel):
     """A pretrained ``BertForPreTraining`` with its tokenizer and how it came to be."""
-
-    model: torch.nn.Module
-    tokenizer: object
-    history: list[dict] = field(default_factory=list)
-    info: dict = field(default_factory=dict)
-    from_cache: bool = False
-
-    def frame(self, split: str = "train"):
-        import pandas as pd
-
-        return pd.DataFrame([{k: v for k, v in r.items() if k != "split"} for r in self.history
-                             if r["split"] == split])
 
 
 def _cache_key(profile) -> str:
-    used = ("tokenizer_vocab_size", "tokenizer_train_docs", "seq_len", "d_model", "n_layers", "n_heads", "d_ff",
-            "batch_size", "eval_every")
-    fields = {k: v for k, v in profile.as_dict().items() if k in used or k.startswith("bert_")}
-    digest = hashlib.sha256(json.dumps([fields, PIPELINE_VERSION], sort_keys=True).encode()).hexdigest()[:10]
-    return f"ch03-bert-{profile.name}-{digest}"
+    shared = ("tokenizer_vocab_size", "tokenizer_train_docs", "seq_len", "d_model", "n_layers", "n_heads", "d_ff",
+              "batch_size", "eval_every")
+    return cache_key("ch03-bert", profile, shared, "bert_", PIPELINE_VERSION)
 
 
 def bert_cache_dir(profile=None) -> Path:
     """Where :func:`pretrained_bert` keeps the model of ``profile`` (under ``sslm_utils.data.cache_dir()``)."""
-    from .data import cache_dir
     from .profiles import get_profile
 
-    return cache_dir() / "models" / _cache_key(profile or get_profile())
-
-
-def _load_cached(folder: Path) -> PretrainedBert:
-    from transformers import BertForPreTraining
-
-    from .tokenization import load_tokenizer
-
-    model = BertForPreTraining.from_pretrained(folder / "model")
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    return PretrainedBert(model, load_tokenizer(folder / "model"), meta["history"], meta["info"], from_cache=True)
+    return model_dir(_cache_key(profile or get_profile()))
 
 
 def _from_hub(profile) -> PretrainedBert:
@@ -656,24 +632,15 @@ def pretrained_bert(profile=None, *, source: str = "book", retrain: bool = False
         raise ValueError(f"source must be 'book' or 'hub', got {source!r}.")
     folder = bert_cache_dir(profile)
     if folder.is_dir() and not retrain:
-        return _load_cached(folder)
+        from transformers import BertForPreTraining
+
+        return load_cached(folder, BertForPreTraining, PretrainedBert)
     run_dir = folder.parent / f".run-{folder.name}"
     if retrain:
         shutil.rmtree(run_dir, ignore_errors=True)
     model, result, data = train_bert(profile, data=data, output_dir=run_dir, progress=progress)
-    info = {
-        "source": "book", "profile": profile.name, "steps": result.steps, "train_time_s": result.train_time_s,
-        "tokens_seen": result.tokens_seen, "tokens_per_second": result.tokens_per_second, **data.stats,
-    }
-    tmp = folder.parent / f".tmp-{folder.name}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    from .checkpoint import save_model_weights
-
-    save_model_weights(model, tmp / "model", data.tokenizer)
-    (tmp / "meta.json").write_text(json.dumps({"history": result.history, "info": info}), encoding="utf-8")
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)  # the cache entry appears whole or not at all
+    info = run_info(profile, result, data.stats)
+    store_trained(folder, model, data.tokenizer, result.history, info)
     shutil.rmtree(run_dir, ignore_errors=True)
     return PretrainedBert(model, data.tokenizer, result.history, info, from_cache=False)
 
