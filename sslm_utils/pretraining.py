@@ -36,7 +36,7 @@ from .model_cache import PretrainedModel, cache_key, load_cached, model_dir, run
 
 IGNORE_INDEX = -100  # label of positions that are not predicted (PyTorch's cross-entropy skips it)
 IS_NEXT, NOT_NEXT = 0, 1  # the transformers convention for next_sentence_label
-OBJECTIVES = ("nsp", "sop")
+OBJECTIVES = ("nsp", "sop", "mlm")  # MLM + a sentence task, or MLM alone (RoBERTa's choice)
 
 # --------------------------------------------------------------------------- sentences
 
@@ -198,7 +198,9 @@ def document_pairs(docs: Sequence[Sequence[Sequence[int]]], d: int, *, max_token
     into A and B. A fair coin decides the label. NSP: heads keeps the true B
     (IsNext = 0), tails swaps in a segment of another document (NotNext = 1).
     SOP: tails swaps A and B instead (1 = wrong order), so both classes share
-    topic and style and only coherence tells them apart.
+    topic and style and only coherence tells them apart. ``"mlm"``: the coin
+    is still drawn (so the cuts match the other objectives) but every pair is
+    the true continuation — contiguous text, as RoBERTa trained without NSP.
     """
     document, pairs, chunk, length = docs[d], [], [], 0
     for i, sentence in enumerate(document):
@@ -209,7 +211,9 @@ def document_pairs(docs: Sequence[Sequence[Sequence[int]]], d: int, *, max_token
         a, b = _split_chunk(chunk, rng)
         chunk, length = [], 0
         label = IS_NEXT if rng.random() < 0.5 else NOT_NEXT
-        if label == NOT_NEXT and objective == "nsp":
+        if objective == "mlm":
+            label = IS_NEXT
+        elif label == NOT_NEXT and objective == "nsp":
             b = _random_segment(docs, d, max(1, max_tokens - len(a)), rng)
         elif label == NOT_NEXT:  # sop
             a, b = b, a
@@ -272,8 +276,7 @@ def build_pair_examples(
 
     Deterministic: one ``random.Random(seed)`` makes every choice.
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}.")
+    _check_objective(objective)
     if not isinstance(seq_len, int) or seq_len < 5:
         raise ValueError(f"seq_len must be an int >= 5 ([CLS] a [SEP] b [SEP]), got {seq_len!r}.")
     if not isinstance(dupe_factor, int) or dupe_factor < 1:
@@ -437,6 +440,34 @@ def pretraining_loss(model, batch):
     return mlm + nsp, {"mlm_loss": mlm.detach(), "nsp_loss": nsp.detach()}
 
 
+def mlm_only_loss(model, batch):
+    """The masked-LM cross-entropy alone (objective ``"mlm"``): the sentence head gets no gradient."""
+    mlm_logits, targets, _ = pretraining_logits(model, batch)
+    mlm = F.cross_entropy(mlm_logits.float(), targets) if len(targets) else mlm_logits.sum() * 0.0
+    return mlm, {"mlm_loss": mlm.detach()}
+
+
+def mlm_only_metrics(model, batch) -> dict:
+    """:func:`pretraining_metrics` without the sentence task (objective ``"mlm"``)."""
+    scores = pretraining_metrics(model, batch)
+    return {"mlm_loss": scores["mlm_loss"], "mlm_accuracy": scores["mlm_accuracy"],
+            "loss": float(scores["mlm_loss"][0] / scores["mlm_loss"][1].clamp(min=1))}
+
+
+def objective_functions(objective: str = "nsp"):
+    """``(loss_fn, compute_metrics)`` for :func:`~sslm_utils.training.train` under ``objective``."""
+    _check_objective(objective)
+    if objective == "mlm":
+        return mlm_only_loss, mlm_only_metrics
+    return pretraining_loss, pretraining_metrics
+
+
+def _check_objective(objective: str) -> str:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}.")
+    return objective
+
+
 def pretraining_metrics(model, batch) -> dict:
     """Held-out numbers as ``(total, count)`` pairs, so they are exact over the whole set:
     MLM loss and accuracy per masked token, NSP loss and accuracy per pair."""
@@ -514,23 +545,33 @@ def bert_tokenizer(profile, corpus=None):
     return tokenizer
 
 
-def pretraining_data(profile, *, tokenizer=None, objective: str = "nsp", seed: int = 0) -> PretrainingData:
-    """SOTU speeches → sentences → WordPiece → NSP (or SOP) pairs, for ``profile``.
+def pretraining_documents(profile, tokenizer, corpus=None) -> tuple[list, list]:
+    """``(train_docs, validation_docs)``: the profile's speeches as WordPiece ids per sentence.
+
+    Tokenizing is the slow part of building pairs; compute this once and pass
+    it to :func:`pretraining_data` to build the pairs of several objectives.
+    """
+    from .data import load_sotu
+
+    corpus = corpus or load_sotu()
+    train_texts = corpus["train"]["text"]
+    if profile.bert_train_docs is not None:
+        train_texts = train_texts[: profile.bert_train_docs]
+    return tokenize_documents(train_texts, tokenizer), tokenize_documents(corpus["validation"]["text"], tokenizer)
+
+
+def pretraining_data(profile, *, tokenizer=None, objective: str = "nsp", seed: int = 0,
+                     documents: tuple[list, list] | None = None) -> PretrainingData:
+    """SOTU speeches → sentences → WordPiece → NSP, SOP or plain (``"mlm"``) pairs, for ``profile``.
 
     The tokenizer (default: :func:`bert_tokenizer`) learns from training
     speeches only; the validation pairs come from held-out speeches (whole
     speeches, so no held-out sentence has a neighbour in training).
+    ``documents`` (from :func:`pretraining_documents`, same tokenizer) skips tokenizing.
     """
-    from .data import load_sotu
-
-    corpus = load_sotu()
-    train_texts = corpus["train"]["text"]
-    if profile.bert_train_docs is not None:
-        train_texts = train_texts[: profile.bert_train_docs]
-    tokenizer = tokenizer or bert_tokenizer(profile, corpus)
+    tokenizer = tokenizer or bert_tokenizer(profile)
     ids = dict(cls_id=tokenizer.cls_token_id, sep_id=tokenizer.sep_token_id, pad_id=tokenizer.pad_token_id)
-    train_docs = tokenize_documents(train_texts, tokenizer)
-    val_docs = tokenize_documents(corpus["validation"]["text"], tokenizer)
+    train_docs, val_docs = documents or pretraining_documents(profile, tokenizer)
     kw = dict(seq_len=profile.seq_len, objective=objective, **ids)
     train = build_pair_examples(train_docs, seed=seed, dupe_factor=profile.bert_dupe_factor, **kw)
     validation = build_pair_examples(val_docs, seed=seed + 1, **kw).subset(profile.bert_eval_examples)
@@ -538,6 +579,7 @@ def pretraining_data(profile, *, tokenizer=None, objective: str = "nsp", seed: i
         "train_speeches": len(train_docs), "validation_speeches": len(val_docs),
         "train_sentences": sum(len(d) for d in train_docs), "train_pairs": len(train),
         "train_tokens": train.n_tokens, "validation_pairs": len(validation), "vocab_size": len(tokenizer),
+        "objective": objective,
     }
     return PretrainingData(tokenizer, train, validation, stats)
 
@@ -565,17 +607,18 @@ class PretrainedBert(PretrainedModel):
     """A pretrained ``BertForPreTraining`` with its tokenizer and how it came to be."""
 
 
-def _cache_key(profile) -> str:
+def _cache_key(profile, objective: str = "nsp") -> str:
     shared = ("tokenizer_vocab_size", "tokenizer_train_docs", "seq_len", "d_model", "n_layers", "n_heads", "d_ff",
               "batch_size", "eval_every")
-    return cache_key("ch03-bert", profile, shared, "bert_", PIPELINE_VERSION)
+    name = "ch03-bert" if objective == "nsp" else f"ch03-bert-{objective}"
+    return cache_key(name, profile, shared, "bert_", PIPELINE_VERSION)
 
 
-def bert_cache_dir(profile=None) -> Path:
+def bert_cache_dir(profile=None, objective: str = "nsp") -> Path:
     """Where :func:`pretrained_bert` keeps the model of ``profile`` (under ``sslm_utils.data.cache_dir()``)."""
     from .profiles import get_profile
 
-    return model_dir(_cache_key(profile or get_profile()))
+    return model_dir(_cache_key(profile or get_profile(), _check_objective(objective)))
 
 
 def _from_hub(profile) -> PretrainedBert:
@@ -589,31 +632,38 @@ def _from_hub(profile) -> PretrainedBert:
                           info={"source": "hub", "hub_id": hub_id})
 
 
-def train_bert(profile, *, data: PretrainingData | None = None, output_dir=None, progress: bool = True):
+def train_bert(profile, *, data: PretrainingData | None = None, output_dir=None, progress: bool = True,
+               objective: str = "nsp"):
     """Pretrain the chapter's BERT from scratch, deterministically; return ``(model, result, data)``.
 
-    With ``output_dir`` the run checkpoints there and resumes from it when
-    interrupted (``resume="auto"``).
+    ``objective`` is ``"nsp"`` (BERT), ``"sop"`` (ALBERT's sentence order) or
+    ``"mlm"`` (no sentence task, RoBERTa); ``data`` must have been built for
+    the same objective. With ``output_dir`` the run checkpoints there and
+    resumes from it when interrupted (``resume="auto"``).
     """
     from transformers import BertForPreTraining
 
     from .repro import set_seed
     from .training import train
 
-    data = data or pretraining_data(profile)
+    loss_fn, metrics_fn = objective_functions(objective)
+    data = data or pretraining_data(profile, objective=objective)
+    if data.stats.get("objective", "nsp") != objective:
+        raise ValueError(f"data was built for objective {data.stats['objective']!r}, not {objective!r}; "
+                         f"build it with pretraining_data(profile, objective={objective!r}).")
     set_seed(0)
     model = BertForPreTraining(bert_config(profile, len(data.tokenizer)))
     config = pretrain_config(profile).replace(progress=progress)
     result = train(
         model, data.train, config=config, eval_data=data.validation, collate_fn=MLMCollator(data.tokenizer),
-        loss_fn=pretraining_loss, compute_metrics=pretraining_metrics, output_dir=output_dir, resume="auto",
+        loss_fn=loss_fn, compute_metrics=metrics_fn, output_dir=output_dir, resume="auto",
         tokenizer=data.tokenizer,
     )
     return result.model, result, data
 
 
 def pretrained_bert(profile=None, *, source: str = "book", retrain: bool = False, progress: bool = True,
-                    data: PretrainingData | None = None) -> PretrainedBert:
+                    data: PretrainingData | None = None, objective: str = "nsp") -> PretrainedBert:
     """The chapter's pretrained BERT for ``profile`` (default: the active profile).
 
     ``source="book"``: load it from the cache, or — the first time, or with
@@ -622,15 +672,18 @@ def pretrained_bert(profile=None, *, source: str = "book", retrain: bool = False
     notebook runs on its own. ``source="hub"``: the published BERT of the same
     shape (Turc et al., 2019); needs internet and fails fast without it.
     ``data`` (from :func:`pretraining_data`) saves rebuilding it when training is needed.
+    ``objective`` (``"nsp"``, ``"sop"`` or ``"mlm"``) picks the sentence task;
+    each objective has its own cache entry.
     """
     from .profiles import get_profile
 
     profile = profile or get_profile()
+    _check_objective(objective)
     if source == "hub":
         return _from_hub(profile)
     if source != "book":
         raise ValueError(f"source must be 'book' or 'hub', got {source!r}.")
-    folder = bert_cache_dir(profile)
+    folder = bert_cache_dir(profile, objective)
     if folder.is_dir() and not retrain:
         from transformers import BertForPreTraining
 
@@ -638,7 +691,7 @@ def pretrained_bert(profile=None, *, source: str = "book", retrain: bool = False
     run_dir = folder.parent / f".run-{folder.name}"
     if retrain:
         shutil.rmtree(run_dir, ignore_errors=True)
-    model, result, data = train_bert(profile, data=data, output_dir=run_dir, progress=progress)
+    model, result, data = train_bert(profile, data=data, output_dir=run_dir, progress=progress, objective=objective)
     info = run_info(profile, result, data.stats)
     store_trained(folder, model, data.tokenizer, result.history, info)
     shutil.rmtree(run_dir, ignore_errors=True)

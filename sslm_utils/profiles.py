@@ -61,6 +61,10 @@ class Profile:
     gpt_eval_blocks: int | None = 128  # held-out blocks for perplexity (None: all)
     gpt_eval_every: int = 100
     gpt_dropout: float = 0.1  # GPT-2's dropout; short runs learn faster without it
+    # Chapter 3c: objectives compared at equal compute, and a tiny ELECTRA.
+    objective_steps: int = 200  # optimizer steps for each of MLM / MLM+NSP / MLM+SOP
+    probe_train_examples: int | None = 3_000  # Rotten Tomatoes training snippets for the linear probe (None: all)
+    electra_steps: int = 300
 
     def replace(self, **changes) -> Profile:
         """Return a copy with some fields changed (unknown names are an error)."""
@@ -111,6 +115,9 @@ PROFILES: dict[str, Profile] = {
         gpt_eval_blocks=128,
         gpt_eval_every=75,
         gpt_dropout=0.0,
+        objective_steps=200,
+        probe_train_examples=3_000,
+        electra_steps=300,
     ),
     "full": Profile(
         name="full",
@@ -146,6 +153,9 @@ PROFILES: dict[str, Profile] = {
         gpt_eval_blocks=1_024,
         gpt_eval_every=500,
         gpt_dropout=0.1,
+        objective_steps=6_000,
+        probe_train_examples=None,
+        electra_steps=6_000,
     ),
 }
 

@@ -114,7 +114,7 @@ def _decode_pairs(ds):
     return out
 
 
-@pytest.mark.parametrize("objective", ["nsp", "sop"])
+@pytest.mark.parametrize("objective", ["nsp", "sop", "mlm"])
 def test_pair_examples_layout_and_labels(objective):
     docs = synthetic_docs()
     ds = pt.build_pair_examples(docs, seq_len=32, cls_id=2, sep_id=3, pad_id=0, objective=objective, seed=1)
@@ -124,7 +124,10 @@ def test_pair_examples_layout_and_labels(objective):
     assert ((ds.input_ids == 3).sum(1) == 2).all()  # exactly two [SEP]
     assert ((ds.input_ids == 0) == (ds.attention_mask == 0)).all()  # pads exactly where the mask is 0
     share = float((ds.next_sentence_label == pt.IS_NEXT).float().mean())
-    assert abs(share - 0.5) < 4 * math.sqrt(0.25 / n), share  # a fair coin, within 4 standard errors
+    if objective == "mlm":
+        assert share == 1.0  # contiguous text only
+    else:
+        assert abs(share - 0.5) < 4 * math.sqrt(0.25 / n), share  # a fair coin, within 4 standard errors
     for a, b, label in _decode_pairs(ds):
         doc_a, doc_b = a[-1] // 1000, b[0] // 1000
         junction = b[0] - a[-1]  # +1 (or 0 inside a cut sentence) when B continues A
@@ -151,7 +154,7 @@ def test_pairs_are_deterministic_and_fill_the_length():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"objective": "mlm"}, ValueError, "objective must be one of"),
+        ({"objective": "clm"}, ValueError, "objective must be one of"),
         ({"seq_len": 4}, ValueError, "seq_len must be an int >= 5"),
         ({"dupe_factor": 0}, ValueError, "dupe_factor must be a positive int"),
         ({"docs": [[[5, 6]]]}, ValueError, "at least 2 documents"),
@@ -284,6 +287,39 @@ def test_metrics_are_exact_ratios(tokenizer):
     assert metrics["mlm_loss"][0].item() / n_masked == pytest.approx(parts["mlm_loss"].item(), rel=1e-5)
 
 
+def test_objectives_cut_the_same_chunks():
+    """Same seed, same cuts: the objectives differ only in what happens to B (fair comparison)."""
+    docs = synthetic_docs()
+    kw = dict(seq_len=32, cls_id=2, sep_id=3, pad_id=0, seed=3)
+    rows = {o: _decode_pairs(pt.build_pair_examples(docs, objective=o, **kw)) for o in pt.OBJECTIVES}
+    assert len(rows["mlm"]) == len(rows["sop"])
+    for (a, b, _), (sa, sb, label) in zip(rows["mlm"], rows["sop"], strict=True):
+        if label == pt.IS_NEXT:
+            assert (sa, sb) == (a, b)
+        else:  # the same chunk swapped (truncation then trims other ends, so compare sentence ids)
+            assert set(sa) & set(b) and set(sb) & set(a) and max(sb) <= min(sa)
+
+
+def test_mlm_only_loss_leaves_the_sentence_head_alone(tokenizer):
+    model, batch = tiny_pretraining_batch(tokenizer)
+    loss, parts = pt.mlm_only_loss(model, batch)
+    full, full_parts = pt.pretraining_loss(model, batch)
+    torch.testing.assert_close(loss, full_parts["mlm_loss"])
+    loss.backward()
+    assert model.cls.seq_relationship.weight.grad is None  # no gradient reaches the NSP head
+    assert set(pt.mlm_only_metrics(model, batch)) == {"mlm_loss", "mlm_accuracy", "loss"}
+    assert pt.objective_functions("mlm") == (pt.mlm_only_loss, pt.mlm_only_metrics)
+    assert pt.objective_functions("sop") == (pt.pretraining_loss, pt.pretraining_metrics)
+    with pytest.raises(ValueError, match="objective must be one of"):
+        pt.objective_functions("nsp+sop")
+
+
+def test_train_bert_refuses_data_of_another_objective(tokenizer):
+    data = pt.PretrainingData(tokenizer, None, None, {"objective": "nsp"})
+    with pytest.raises(ValueError, match="built for objective 'nsp'"):
+        pt.train_bert(_Profile, data=data, objective="sop")
+
+
 def test_unigram_cross_entropy():
     train_ids = torch.tensor([5, 5, 5, 6])
     # add-one counts 4, 2 (ids 5, 6) and 1 for the other non-special id 7: p(5) = 4/7
@@ -318,3 +354,7 @@ def test_cache_key_follows_the_profile():
     quick = get_profile("quick")
     assert pt.bert_cache_dir(quick) == pt.bert_cache_dir(quick.replace(lm_steps=1))  # not a ch3 field
     assert pt.bert_cache_dir(quick) != pt.bert_cache_dir(quick.replace(bert_steps=quick.bert_steps + 1))
+    dirs = {pt.bert_cache_dir(quick, objective) for objective in pt.OBJECTIVES}
+    assert len(dirs) == 3  # one cache entry per objective
+    with pytest.raises(ValueError, match="objective must be one of"):
+        pt.bert_cache_dir(quick, "nsp+mlm")

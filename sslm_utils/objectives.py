@@ -1,0 +1,234 @@
+"""Two more self-supervised objectives, as exact data transformations, and a tiny ELECTRA.
+
+* **Span corruption** (T5, Raffel et al., 2020): drop about 15 % of the tokens
+  in short contiguous spans; the encoder reads the text with each span
+  replaced by one sentinel, the decoder writes the sentinels followed by the
+  dropped tokens. Inputs shrink and targets are short, so a step is cheap.
+* **Replaced-token detection** (ELECTRA, Clark et al., 2020): a small masked
+  LM (the generator) fills about 15 % of positions with plausible tokens; the
+  discriminator labels *every* token as original or replaced, so every
+  position gives a learning signal, not only the 15 % that were masked.
+
+The transformations work on plain lists or tensors of ids, so the notebook can
+show the exact inputs and targets for a real sentence; :class:`Electra` and
+:func:`electra_loss` plug into :func:`sslm_utils.training.train`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+import torch
+from torch.nn import functional as F
+
+from .pretraining import IGNORE_INDEX
+
+ORIGINAL, REPLACED = 0, 1  # ELECTRA's discriminator labels
+
+# --------------------------------------------------------------------------- span corruption (T5)
+
+
+def random_partition(total: int, parts: int, rng: random.Random) -> list[int]:
+    """``parts`` positive integers summing to ``total``, uniformly over all such compositions."""
+    if not isinstance(parts, int) or not 1 <= parts <= total:
+        raise ValueError(f"Cannot split {total} items into {parts} non-empty parts; need 1 <= parts <= total.")
+    cuts = sorted(rng.sample(range(1, total), parts - 1))
+    edges = [0, *cuts, total]
+    return [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def span_noise_mask(length: int, *, noise_density: float = 0.15, mean_span_length: float = 3.0,
+                    rng: random.Random | None = None) -> list[bool]:
+    """Which of ``length`` positions to drop, as T5 chooses them.
+
+    Exactly ``round(length * noise_density)`` noise tokens (at least 1, at most
+    ``length - 1``) in ``round(noise / mean_span_length)`` spans (at least 1);
+    span lengths and the gaps between them are random partitions. The text
+    always starts with a kept span, so spans never touch.
+    """
+    if not isinstance(length, int) or length < 2:
+        raise ValueError(f"length must be an int >= 2 (something to keep and something to drop), got {length!r}.")
+    if not 0.0 < noise_density < 1.0:
+        raise ValueError(f"noise_density must be in (0, 1), got {noise_density!r}; T5 uses 0.15.")
+    if not mean_span_length >= 1.0:
+        raise ValueError(f"mean_span_length must be >= 1, got {mean_span_length!r}; T5 uses 3.")
+    rng = rng or random.Random()
+    n_noise = min(max(round(length * noise_density), 1), length - 1)
+    n_spans = max(round(n_noise / mean_span_length), 1)
+    n_spans = min(n_spans, length - n_noise)  # each span needs a kept token before it
+    noise_lengths = random_partition(n_noise, n_spans, rng)
+    keep_lengths = random_partition(length - n_noise, n_spans, rng)
+    mask: list[bool] = []
+    for keep, noise in zip(keep_lengths, noise_lengths, strict=True):
+        mask += [False] * keep + [True] * noise
+    return mask
+
+
+def span_corrupt(ids: Sequence[int], noise_mask: Sequence[bool], *, sentinel_ids: Sequence[int],
+                 eos_id: int | None = None) -> tuple[list[int], list[int]]:
+    """``(encoder_inputs, decoder_targets)`` for T5's span corruption.
+
+    Every maximal run of noise positions becomes one sentinel in the inputs;
+    the targets list each sentinel followed by the tokens it hid, and end
+    with one more sentinel (T5's convention) — then ``eos_id`` if given, on both.
+
+    >>> span_corrupt([10, 11, 12, 13, 14], [False, True, True, False, True], sentinel_ids=[99, 98, 97])
+    ([10, 99, 13, 98], [99, 11, 12, 98, 14, 97])
+    """
+    ids, noise_mask = list(ids), [bool(m) for m in noise_mask]
+    if len(ids) != len(noise_mask):
+        raise ValueError(f"ids ({len(ids)}) and noise_mask ({len(noise_mask)}) must have the same length.")
+    n_spans = sum(1 for i, m in enumerate(noise_mask) if m and (i == 0 or not noise_mask[i - 1]))
+    if n_spans + 1 > len(sentinel_ids):
+        raise ValueError(f"{n_spans} spans need {n_spans + 1} sentinel ids, got {len(sentinel_ids)}; "
+                         "T5 reserves 100 (<extra_id_0> ... <extra_id_99>).")
+    inputs, targets, span = [], [], -1
+    for i, (token, noisy) in enumerate(zip(ids, noise_mask, strict=True)):
+        if noisy and (i == 0 or not noise_mask[i - 1]):  # a span starts
+            span += 1
+            inputs.append(sentinel_ids[span])
+            targets.append(sentinel_ids[span])
+        (targets if noisy else inputs).append(token)
+    targets.append(sentinel_ids[span + 1])
+    if eos_id is not None:
+        inputs.append(eos_id)
+        targets.append(eos_id)
+    return inputs, targets
+
+
+# --------------------------------------------------------------------------- replaced-token detection (ELECTRA)
+
+
+def replace_tokens(input_ids: torch.Tensor, masked: torch.Tensor, sampled_ids: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(corrupted_ids, labels)`` for the discriminator, shaped like ``input_ids``.
+
+    Masked positions take the generator's sample; the label is
+    ``REPLACED`` only where the sample *differs* from the original. A
+    generator that guesses right leaves an original token, labelled
+    ``ORIGINAL`` — exactly as in ELECTRA.
+    """
+    if input_ids.shape != masked.shape or input_ids.shape != sampled_ids.shape:
+        raise ValueError(f"input_ids {tuple(input_ids.shape)}, masked {tuple(masked.shape)} and sampled_ids "
+                         f"{tuple(sampled_ids.shape)} must have the same shape.")
+    if masked.dtype != torch.bool:
+        raise TypeError("masked must be a boolean tensor (True where the generator fills in a token).")
+    corrupted = torch.where(masked, sampled_ids, input_ids)
+    labels = (corrupted != input_ids).long()
+    return corrupted, labels
+
+
+def sample_from_logits(logits: torch.Tensor, *, temperature: float = 1.0,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+    """One token per row of ``logits (..., vocab)``, drawn from softmax(logits / temperature)."""
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature!r}.")
+    probs = F.softmax(logits.float() / temperature, dim=-1)
+    flat = probs.reshape(-1, probs.shape[-1])
+    return torch.multinomial(flat, 1, generator=generator).reshape(probs.shape[:-1])
+
+
+class Electra(torch.nn.Module):
+    """A generator (small masked LM) and a discriminator that share token embeddings.
+
+    Clark et al. found a generator 1/4 to 1/2 the discriminator's width works
+    best: a stronger one makes replacements too hard to detect early on.
+    """
+
+    def __init__(self, generator, discriminator):
+        super().__init__()
+        self.generator, self.discriminator = generator, discriminator
+        shared = discriminator.electra.embeddings
+        generator.electra.embeddings = shared  # one embedding table, trained by both losses
+        generator.generator_lm_head.weight = shared.word_embeddings.weight  # tied output layer
+
+    def forward(self, **batch):  # the engine calls the loss function instead
+        raise NotImplementedError("Use electra_loss(model, batch); ELECTRA's forward pass samples in between.")
+
+
+def electra_configs(profile, vocab_size: int, *, generator_fraction: float = 0.25, **overrides):
+    """``(generator_config, discriminator_config)``: the discriminator sized by the profile,
+    the generator ``generator_fraction`` as wide, sharing the embedding width."""
+    from transformers import ElectraConfig
+
+    if not 0 < generator_fraction <= 1:
+        raise ValueError(f"generator_fraction must be in (0, 1], got {generator_fraction!r}; ELECTRA used 1/4.")
+    base = dict(vocab_size=vocab_size, embedding_size=profile.d_model, num_hidden_layers=profile.n_layers,
+                max_position_embeddings=profile.seq_len, type_vocab_size=2, pad_token_id=0)
+    base.update(overrides)
+    heads = max(1, round(profile.n_heads * generator_fraction))
+    width = max(heads, round(profile.d_model * generator_fraction) // heads * heads)
+    generator = ElectraConfig(hidden_size=width, num_attention_heads=heads,
+                              intermediate_size=max(1, round(profile.d_ff * generator_fraction)), **base)
+    discriminator = ElectraConfig(hidden_size=profile.d_model, num_attention_heads=profile.n_heads,
+                                  intermediate_size=profile.d_ff, **base)
+    return generator, discriminator
+
+
+def new_electra(profile, vocab_size: int, *, generator_fraction: float = 0.25, seed: int = 0, **overrides) -> Electra:
+    """A freshly initialised :class:`Electra` for ``profile``."""
+    from transformers import ElectraForMaskedLM, ElectraForPreTraining
+
+    torch.manual_seed(seed)
+    gen_config, disc_config = electra_configs(profile, vocab_size, generator_fraction=generator_fraction,
+                                              **overrides)
+    return Electra(ElectraForMaskedLM(gen_config), ElectraForPreTraining(disc_config))
+
+
+def electra_forward(model: Electra, batch: dict, *, temperature: float = 1.0) -> dict:
+    """Everything one ELECTRA step computes, from an MLM batch (``input_ids`` masked, ``labels``).
+
+    1. the generator predicts the masked tokens (logits only where masked);
+    2. a token is *sampled* at each masked position (no gradient flows
+       through the sample: the discriminator's loss does not train the generator);
+    3. :func:`replace_tokens` builds the discriminator's input and labels;
+    4. the discriminator scores every real token.
+    """
+    labels = batch["labels"]
+    masked = labels != IGNORE_INDEX  # (B, L)
+    inputs = {k: batch[k] for k in ("attention_mask", "token_type_ids") if k in batch}
+    gen_hidden = model.generator.electra(input_ids=batch["input_ids"], **inputs).last_hidden_state  # (B, L, Hg)
+    gen_logits = model.generator.generator_lm_head(
+        model.generator.generator_predictions(gen_hidden[masked]))  # (M, V)
+    originals = torch.where(masked, labels, batch["input_ids"])  # (B, L): the uncorrupted text
+    with torch.no_grad():
+        sampled = originals.clone()
+        sampled[masked] = sample_from_logits(gen_logits.detach(), temperature=temperature)
+    corrupted, disc_labels = replace_tokens(originals, masked, sampled)
+    disc_logits = model.discriminator(input_ids=corrupted, **inputs).logits  # (B, L)
+    real = batch["attention_mask"].bool() if "attention_mask" in batch else torch.ones_like(masked)
+    return {"gen_logits": gen_logits, "gen_targets": labels[masked], "disc_logits": disc_logits[real],
+            "disc_labels": disc_labels[real], "corrupted": corrupted, "masked": masked}
+
+
+def electra_loss(model: Electra, batch: dict, *, disc_weight: float = 50.0):
+    """Generator MLM loss + ``disc_weight`` × discriminator binary cross-entropy (ELECTRA's λ = 50).
+
+    The large weight balances the two: the MLM loss is over ~8,000 classes at
+    15 % of positions, the discriminator's over 2 classes at every position.
+    """
+    out = electra_forward(model, batch)
+    gen = F.cross_entropy(out["gen_logits"].float(), out["gen_targets"])
+    disc = F.binary_cross_entropy_with_logits(out["disc_logits"].float(), out["disc_labels"].float())
+    return gen + disc_weight * disc, {"gen_loss": gen.detach(), "disc_loss": disc.detach(),
+                                      "replaced": out["disc_labels"].float().mean().detach()}
+
+
+def electra_metrics(model: Electra, batch: dict) -> dict:
+    """Held-out ``(total, count)`` pairs: generator MLM loss and accuracy; discriminator
+    accuracy over all tokens, and recall / precision on the replaced ones."""
+    out = electra_forward(model, batch)
+    targets, labels = out["gen_targets"], out["disc_labels"]
+    predicted = (out["disc_logits"] > 0).long()
+    n_tokens, n_masked = torch.tensor(float(len(labels))), torch.tensor(float(len(targets)))
+    replaced, flagged = labels == REPLACED, predicted == REPLACED
+    return {
+        "gen_loss": (F.cross_entropy(out["gen_logits"].float(), targets, reduction="sum"), n_masked),
+        "gen_accuracy": ((out["gen_logits"].argmax(-1) == targets).sum(), n_masked),
+        "disc_accuracy": ((predicted == labels).sum(), n_tokens),
+        "replaced_fraction": (replaced.sum(), n_tokens),
+        "disc_recall": ((flagged & replaced).sum(), replaced.sum()),
+        "disc_precision": ((flagged & replaced).sum(), flagged.sum()),
+        "loss": float(F.binary_cross_entropy_with_logits(out["disc_logits"].float(), labels.float())),
+    }
