@@ -607,18 +607,25 @@ class PretrainedBert(PretrainedModel):
     """A pretrained ``BertForPreTraining`` with its tokenizer and how it came to be."""
 
 
-def _cache_key(profile, objective: str = "nsp") -> str:
+def _cache_key(profile, objective: str = "nsp", seed: int = 0) -> str:
     shared = ("tokenizer_vocab_size", "tokenizer_train_docs", "seq_len", "d_model", "n_layers", "n_heads", "d_ff",
               "batch_size", "eval_every")
     name = "ch03-bert" if objective == "nsp" else f"ch03-bert-{objective}"
+    name += f"-seed{seed}" if seed else ""
     return cache_key(name, profile, shared, "bert_", PIPELINE_VERSION)
 
 
-def bert_cache_dir(profile=None, objective: str = "nsp") -> Path:
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}.")
+    return seed
+
+
+def bert_cache_dir(profile=None, objective: str = "nsp", seed: int = 0) -> Path:
     """Where :func:`pretrained_bert` keeps the model of ``profile`` (under ``sslm_utils.data.cache_dir()``)."""
     from .profiles import get_profile
 
-    return model_dir(_cache_key(profile or get_profile(), _check_objective(objective)))
+    return model_dir(_cache_key(profile or get_profile(), _check_objective(objective), _check_seed(seed)))
 
 
 def _from_hub(profile) -> PretrainedBert:
@@ -633,13 +640,15 @@ def _from_hub(profile) -> PretrainedBert:
 
 
 def train_bert(profile, *, data: PretrainingData | None = None, output_dir=None, progress: bool = True,
-               objective: str = "nsp"):
+               objective: str = "nsp", seed: int = 0):
     """Pretrain the chapter's BERT from scratch, deterministically; return ``(model, result, data)``.
 
     ``objective`` is ``"nsp"`` (BERT), ``"sop"`` (ALBERT's sentence order) or
     ``"mlm"`` (no sentence task, RoBERTa); ``data`` must have been built for
-    the same objective. With ``output_dir`` the run checkpoints there and
-    resumes from it when interrupted (``resume="auto"``).
+    the same objective. ``seed`` sets the initial weights, the data order and
+    the masks (another seed measures how much a result owes to chance). With
+    ``output_dir`` the run checkpoints there and resumes from it when
+    interrupted (``resume="auto"``).
     """
     from transformers import BertForPreTraining
 
@@ -651,9 +660,9 @@ def train_bert(profile, *, data: PretrainingData | None = None, output_dir=None,
     if data.stats.get("objective", "nsp") != objective:
         raise ValueError(f"data was built for objective {data.stats['objective']!r}, not {objective!r}; "
                          f"build it with pretraining_data(profile, objective={objective!r}).")
-    set_seed(0)
+    set_seed(_check_seed(seed))
     model = BertForPreTraining(bert_config(profile, len(data.tokenizer)))
-    config = pretrain_config(profile).replace(progress=progress)
+    config = pretrain_config(profile).replace(progress=progress, seed=seed)
     result = train(
         model, data.train, config=config, eval_data=data.validation, collate_fn=MLMCollator(data.tokenizer),
         loss_fn=loss_fn, compute_metrics=metrics_fn, output_dir=output_dir, resume="auto",
@@ -663,7 +672,7 @@ def train_bert(profile, *, data: PretrainingData | None = None, output_dir=None,
 
 
 def pretrained_bert(profile=None, *, source: str = "book", retrain: bool = False, progress: bool = True,
-                    data: PretrainingData | None = None, objective: str = "nsp") -> PretrainedBert:
+                    data: PretrainingData | None = None, objective: str = "nsp", seed: int = 0) -> PretrainedBert:
     """The chapter's pretrained BERT for ``profile`` (default: the active profile).
 
     ``source="book"``: load it from the cache, or — the first time, or with
@@ -673,7 +682,7 @@ def pretrained_bert(profile=None, *, source: str = "book", retrain: bool = False
     shape (Turc et al., 2019); needs internet and fails fast without it.
     ``data`` (from :func:`pretraining_data`) saves rebuilding it when training is needed.
     ``objective`` (``"nsp"``, ``"sop"`` or ``"mlm"``) picks the sentence task;
-    each objective has its own cache entry.
+    each objective has its own cache entry, and so does each training ``seed``.
     """
     from .profiles import get_profile
 
@@ -683,7 +692,7 @@ def pretrained_bert(profile=None, *, source: str = "book", retrain: bool = False
         return _from_hub(profile)
     if source != "book":
         raise ValueError(f"source must be 'book' or 'hub', got {source!r}.")
-    folder = bert_cache_dir(profile, objective)
+    folder = bert_cache_dir(profile, objective, seed)
     if folder.is_dir() and not retrain:
         from transformers import BertForPreTraining
 
@@ -691,7 +700,8 @@ def pretrained_bert(profile=None, *, source: str = "book", retrain: bool = False
     run_dir = folder.parent / f".run-{folder.name}"
     if retrain:
         shutil.rmtree(run_dir, ignore_errors=True)
-    model, result, data = train_bert(profile, data=data, output_dir=run_dir, progress=progress, objective=objective)
+    model, result, data = train_bert(profile, data=data, output_dir=run_dir, progress=progress, objective=objective,
+                                     seed=seed)
     info = run_info(profile, result, data.stats)
     store_trained(folder, model, data.tokenizer, result.history, info)
     shutil.rmtree(run_dir, ignore_errors=True)

@@ -62,9 +62,9 @@ class Profile:
     gpt_eval_every: int = 100
     gpt_dropout: float = 0.1  # GPT-2's dropout; short runs learn faster without it
     # Chapter 3c: objectives compared at equal compute, and a tiny ELECTRA.
-    objective_steps: int = 200  # optimizer steps for each of MLM / MLM+NSP / MLM+SOP
+    objective_steps: int = 160  # optimizer steps for each of MLM / MLM+NSP / MLM+SOP (and a second MLM seed)
     probe_train_examples: int | None = 3_000  # Rotten Tomatoes training snippets for the linear probe (None: all)
-    electra_steps: int = 300
+    electra_steps: int = 100  # each of the two ELECTRA runs (random-token and learned generator)
 
     def replace(self, **changes) -> Profile:
         """Return a copy with some fields changed (unknown names are an error)."""
@@ -115,9 +115,9 @@ PROFILES: dict[str, Profile] = {
         gpt_eval_blocks=128,
         gpt_eval_every=75,
         gpt_dropout=0.0,
-        objective_steps=200,
+        objective_steps=160,
         probe_train_examples=3_000,
-        electra_steps=300,
+        electra_steps=100,
     ),
     "full": Profile(
         name="full",

@@ -65,9 +65,12 @@ class TrainConfig:
 
     ``batch_size`` is the number of examples behind one optimizer step on one
     process; ``grad_accum_steps`` splits it into that many micro-batches
-    (so it must divide ``batch_size``). Changing ``grad_accum_steps`` therefore
-    changes memory use, not the optimization: 32 examples in 1 × 32 or 4 × 8
-    give the same update up to rounding.
+    (so it must divide ``batch_size``). Each micro-batch's loss is divided by
+    ``grad_accum_steps``, so the step follows the *mean of the micro-batch
+    means*: 1 × 32 and 4 × 8 give the same update up to rounding when every
+    micro-batch's loss averages over the same number of targets (packed GPT
+    blocks), and only approximately when counts vary (MLM's random masks);
+    lesson 3.5 measures both cases.
     """
 
     max_steps: int

@@ -117,6 +117,15 @@ def test_sample_from_logits():
     assert torch.equal(one, two)
     with pytest.raises(ValueError, match="temperature"):
         ob.sample_from_logits(flat, temperature=0)
+    # the draws follow the softmax, also after a temperature
+    probs = torch.tensor([0.1, 0.2, 0.0, 0.7])
+    draws = ob.sample_from_logits(probs.log().expand(20000, 4), generator=torch.Generator().manual_seed(2))
+    freq = torch.bincount(draws, minlength=4) / 20000
+    assert torch.allclose(freq, probs, atol=0.012) and freq[2] == 0
+    hot = ob.sample_from_logits(probs.log().expand(20000, 4), temperature=0.5,
+                                generator=torch.Generator().manual_seed(3))
+    sharp = probs**2 / (probs**2).sum()
+    assert torch.allclose(torch.bincount(hot, minlength=4) / 20000, sharp, atol=0.012)
 
 
 class _Profile:

@@ -356,5 +356,9 @@ def test_cache_key_follows_the_profile():
     assert pt.bert_cache_dir(quick) != pt.bert_cache_dir(quick.replace(bert_steps=quick.bert_steps + 1))
     dirs = {pt.bert_cache_dir(quick, objective) for objective in pt.OBJECTIVES}
     assert len(dirs) == 3  # one cache entry per objective
+    assert pt.bert_cache_dir(quick, "mlm", seed=1) not in dirs  # and per training seed
+    assert pt.bert_cache_dir(quick, "nsp", seed=0) == pt.bert_cache_dir(quick)
+    with pytest.raises(ValueError, match="seed must be an int"):
+        pt.bert_cache_dir(quick, "mlm", seed=-1)
     with pytest.raises(ValueError, match="objective must be one of"):
         pt.bert_cache_dir(quick, "nsp+mlm")
