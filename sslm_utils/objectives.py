@@ -213,7 +213,7 @@ def electra_forward(model: Electra, batch: dict, *, temperature: float = 1.0) ->
 def electra_loss(model: Electra, batch: dict, *, disc_weight: float = 50.0, temperature: float = 1.0):
     """Generator MLM loss + ``disc_weight`` × discriminator binary cross-entropy (ELECTRA's λ = 50).
 
-    The large weight balances the two: the MLM loss is over ~8,000 classes at
+    The large weight balances the two: the MLM loss is over thousands of classes at
     15 % of positions, the discriminator's over 2 classes at every position.
     ``temperature`` scales the generator's sampling; a huge one makes every
     replacement a uniformly random token (an easy task, for comparison).

@@ -62,8 +62,8 @@ class Profile:
     gpt_eval_every: int = 100
     gpt_dropout: float = 0.1  # GPT-2's dropout; short runs learn faster without it
     # Chapter 3c: objectives compared at equal compute, and a tiny ELECTRA.
-    objective_steps: int = 160  # optimizer steps for each of MLM / MLM+NSP / MLM+SOP (and a second MLM seed)
-    probe_train_examples: int | None = 3_000  # Rotten Tomatoes training snippets for the linear probe (None: all)
+    objective_steps: int = 150  # optimizer steps for each of MLM / MLM+NSP / MLM+SOP (and a second MLM seed)
+    probe_train_examples: int | None = 2_500  # Rotten Tomatoes training snippets for the linear probe (None: all)
     electra_steps: int = 100  # each of the two ELECTRA runs (random-token and learned generator)
 
     def replace(self, **changes) -> Profile:
@@ -115,8 +115,8 @@ PROFILES: dict[str, Profile] = {
         gpt_eval_blocks=128,
         gpt_eval_every=75,
         gpt_dropout=0.0,
-        objective_steps=160,
-        probe_train_examples=3_000,
+        objective_steps=150,
+        probe_train_examples=2_500,
         electra_steps=100,
     ),
     "full": Profile(
