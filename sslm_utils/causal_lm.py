@@ -17,10 +17,7 @@ The pipeline, in the order the data flows:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +26,15 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from .model_cache import PretrainedModel, cache_key, load_cached, model_dir, run_info, store_trained
+from .model_cache import (
+    PretrainedModel,
+    cache_key,
+    cached_tokenizer,
+    load_cached,
+    model_dir,
+    run_info,
+    store_trained,
+)
 
 EOT = "<|endoftext|>"
 
@@ -37,35 +42,11 @@ EOT = "<|endoftext|>"
 
 
 def gpt_tokenizer(profile, corpus=None):
-    """The chapter's byte-level BPE for ``profile``, trained on training speeches only, cached.
+    """The chapter's byte-level BPE for ``profile``, trained on training speeches only, cached
+    (see :func:`~sslm_utils.model_cache.cached_tokenizer` for why it must be)."""
+    from .tokenization import train_bpe
 
-    Cached for the reason :func:`~sslm_utils.pretraining.bert_tokenizer` is:
-    the trainer breaks ties in a different order in every process, and a model
-    must always meet the ids it was trained with.
-    """
-    from .data import cache_dir, load_sotu
-    from .tokenization import load_tokenizer, train_bpe
-
-    keys = ("tokenizer_vocab_size", "tokenizer_train_docs")
-    digest = hashlib.sha256(json.dumps([getattr(profile, k) for k in keys]).encode()).hexdigest()[:10]
-    folder = cache_dir() / "tokenizers" / f"ch03-bpe-{digest}"
-    trained_with = gpt_cache_dir(profile) / "model"
-    if (trained_with / "tokenizer.json").is_file():  # the cached GPT's own tokenizer comes first
-        return load_tokenizer(trained_with)
-    if folder.is_dir():
-        return load_tokenizer(folder)
-    texts = (corpus or load_sotu())["train"]["text"]
-    if profile.tokenizer_train_docs is not None:
-        texts = texts[: profile.tokenizer_train_docs]
-    tokenizer = train_bpe(texts, profile.tokenizer_vocab_size)
-    tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}"
-    tokenizer.save_pretrained(tmp)
-    try:
-        os.replace(tmp, folder)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        return load_tokenizer(folder)
-    return tokenizer
+    return cached_tokenizer(profile, "bpe", train_bpe, gpt_cache_dir(profile) / "model", corpus)
 
 
 def encode_documents(texts: Sequence[str], tokenizer) -> list[list[int]]:

@@ -77,3 +77,38 @@ def store_trained(folder: Path, model, tokenizer, history: list[dict], info: dic
     if folder.exists():
         shutil.rmtree(folder)
     os.replace(tmp, folder)  # the cache entry appears whole or not at all
+
+
+def cached_tokenizer(profile, kind: str, train_fn, trained_with: Path, corpus=None):
+    """The chapter tokenizer ``ch03-<kind>-<digest>`` for ``profile``, trained on training speeches once.
+
+    Cached because the ``tokenizers`` trainers break frequency ties in a
+    different order in every process (their hash maps are randomly seeded),
+    so two trainings give vocabularies with permuted ids; one cached copy keeps
+    data, model and every later notebook on the same ids. The tokenizer saved
+    beside a cached model (``trained_with``) comes first, then the tokenizer
+    cache; otherwise ``train_fn(texts, vocab_size)`` trains one, which is
+    written to a temporary folder and renamed into place.
+    """
+    from .data import cache_dir, load_sotu
+    from .tokenization import load_tokenizer
+
+    keys = ("tokenizer_vocab_size", "tokenizer_train_docs")
+    digest = hashlib.sha256(json.dumps([getattr(profile, k) for k in keys]).encode()).hexdigest()[:10]
+    folder = cache_dir() / "tokenizers" / f"ch03-{kind}-{digest}"
+    if (Path(trained_with) / "tokenizer.json").is_file():
+        return load_tokenizer(trained_with)
+    if folder.is_dir():
+        return load_tokenizer(folder)
+    texts = (corpus or load_sotu())["train"]["text"]
+    if profile.tokenizer_train_docs is not None:
+        texts = texts[: profile.tokenizer_train_docs]
+    tokenizer = train_fn(texts, profile.tokenizer_vocab_size)
+    tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}"
+    tokenizer.save_pretrained(tmp)
+    try:
+        os.replace(tmp, folder)  # appears whole; if another process won the race, use its copy
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return load_tokenizer(folder)
+    return tokenizer

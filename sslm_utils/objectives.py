@@ -193,8 +193,15 @@ def electra_forward(model: Electra, batch: dict, *, temperature: float = 1.0) ->
     3. :func:`replace_tokens` builds the discriminator's input and labels;
     4. the discriminator scores every real token.
     """
+    missing = [k for k in ("input_ids", "labels") if k not in batch]
+    if missing:
+        raise KeyError(f"ELECTRA needs an MLM batch with {missing}; build it with "
+                       "pretraining.MLMCollator(tokenizer, mask_ratio=1.0, random_ratio=0.0).")
     labels = batch["labels"]
     masked = labels != IGNORE_INDEX  # (B, L)
+    if not masked.any():
+        raise ValueError("No position is masked (every label is -100), so the generator has nothing to fill in; "
+                         "use a larger mlm_probability or longer sequences.")
     inputs = {k: batch[k] for k in ("attention_mask", "token_type_ids") if k in batch}
     gen_hidden = model.generator.electra(input_ids=batch["input_ids"], **inputs).last_hidden_state  # (B, L, Hg)
     gen_logits = model.generator.generator_lm_head(

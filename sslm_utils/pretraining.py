@@ -18,10 +18,7 @@ The pipeline, in the order the data flows:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import os
 import random
 import re
 import shutil
@@ -32,7 +29,15 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from .model_cache import PretrainedModel, cache_key, load_cached, model_dir, run_info, store_trained
+from .model_cache import (
+    PretrainedModel,
+    cache_key,
+    cached_tokenizer,
+    load_cached,
+    model_dir,
+    run_info,
+    store_trained,
+)
 
 IGNORE_INDEX = -100  # label of positions that are not predicted (PyTorch's cross-entropy skips it)
 IS_NEXT, NOT_NEXT = 0, 1  # the transformers convention for next_sentence_label
@@ -513,36 +518,11 @@ class PretrainingData:
 
 
 def bert_tokenizer(profile, corpus=None):
-    """The chapter's WordPiece tokenizer for ``profile``, trained on training speeches only, cached.
+    """The chapter's WordPiece tokenizer for ``profile``, trained on training speeches only, cached
+    (see :func:`~sslm_utils.model_cache.cached_tokenizer` for why it must be)."""
+    from .tokenization import train_wordpiece
 
-    Cached because the ``tokenizers`` trainer breaks frequency ties in a
-    different order in every process (its hash maps are randomly seeded), so
-    two trainings give vocabularies with permuted ids. One cached copy keeps
-    the data, the model and every later notebook on the same ids.
-    """
-    from .data import cache_dir, load_sotu
-    from .tokenization import load_tokenizer, train_wordpiece
-
-    keys = ("tokenizer_vocab_size", "tokenizer_train_docs")
-    digest = hashlib.sha256(json.dumps([getattr(profile, k) for k in keys]).encode()).hexdigest()[:10]
-    folder = cache_dir() / "tokenizers" / f"ch03-wordpiece-{digest}"
-    trained_with = bert_cache_dir(profile) / "model"
-    if (trained_with / "tokenizer.json").is_file():  # the cached BERT's own tokenizer comes first
-        return load_tokenizer(trained_with)
-    if folder.is_dir():
-        return load_tokenizer(folder)
-    texts = (corpus or load_sotu())["train"]["text"]
-    if profile.tokenizer_train_docs is not None:
-        texts = texts[: profile.tokenizer_train_docs]
-    tokenizer = train_wordpiece(texts, profile.tokenizer_vocab_size)
-    tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}"
-    tokenizer.save_pretrained(tmp)
-    try:
-        os.replace(tmp, folder)  # appears whole; if another process won the race, use its copy
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        return load_tokenizer(folder)
-    return tokenizer
+    return cached_tokenizer(profile, "wordpiece", train_wordpiece, bert_cache_dir(profile) / "model", corpus)
 
 
 def pretraining_documents(profile, tokenizer, corpus=None) -> tuple[list, list]:

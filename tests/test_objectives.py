@@ -166,6 +166,15 @@ def test_electra_forward_builds_the_discriminator_task():
     assert out["gen_logits"].shape == (int(masked.sum()), 60)
 
 
+def test_electra_forward_rejects_batches_it_cannot_use():
+    model = ob.new_electra(_Profile, 60)
+    batch = _mlm_batch()
+    with pytest.raises(KeyError, match="MLMCollator"):
+        ob.electra_forward(model, {"input_ids": batch["input_ids"]})
+    with pytest.raises(ValueError, match="No position is masked"):
+        ob.electra_forward(model, {**batch, "labels": torch.full_like(batch["labels"], IGNORE_INDEX)})
+
+
 def test_discriminator_loss_does_not_reach_the_generator():
     model = ob.new_electra(_Profile, 60)
     out = ob.electra_forward(model, _mlm_batch())
