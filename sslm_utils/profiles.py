@@ -5,6 +5,14 @@ reads them from the active :class:`Profile`. ``quick`` keeps every notebook
 under about three minutes on two CPU cores; ``full`` is sized for one Colab
 GPU (about 30 minutes a notebook at most). The environment variable
 ``SSLM_PROFILE`` overrides the default, which depends on the hardware.
+
+A profile is a set of frozen *sections*, one per part of the book that
+trains something: ``profile.lm`` (chapter 1's word models), ``profile.tokenizer``,
+``profile.model`` (the transformer shape every later chapter shares),
+``profile.attention`` (chapter 2's experiments), ``profile.bert`` and
+``profile.gpt`` (chapter 3's pretraining runs) and ``profile.objectives``
+(lesson 3.3's and 3.4's comparisons). Each section checks its own values when
+it is made, so a bad override fails at once with the fix in the message.
 """
 
 from __future__ import annotations
@@ -15,147 +23,216 @@ from dataclasses import dataclass
 
 import torch
 
+from . import checks
+
 ENV_PROFILE = "SSLM_PROFILE"
 ENV_DEVICE = "SSLM_DEVICE"
 
 
 @dataclass(frozen=True)
-class Profile:
-    """Every size that costs time, in one immutable record."""
+class Section:
+    """A frozen group of sizes; :meth:`replace` returns a checked copy."""
 
-    name: str
-    # Chapter 1: count-based and neural language models on words.
-    max_train_words: int | None  # words of training text (None: all of it)
-    max_eval_words: int | None
-    lm_vocab_size: int  # word vocabulary; rarer words become <unk>
-    lm_context: int  # words of context, i.e. n - 1 for an n-gram model
-    lm_embed_dim: int
-    lm_hidden_dim: int
-    lm_steps: int
-    lm_batch_size: int
-    # Tokenizers.
-    tokenizer_vocab_size: int
-    tokenizer_train_docs: int | None  # speeches used to train a tokenizer
-    # Transformer sizes shared by later chapters.
-    seq_len: int
-    d_model: int
-    n_layers: int
-    n_heads: int
-    d_ff: int
-    batch_size: int
-    train_steps: int
-    eval_every: int
-    # Chapter 3: pretraining a small BERT (MLM + NSP).
-    bert_steps: int = 450  # optimizer steps of batch_size pairs of seq_len tokens
-    bert_lr: float = 2e-3  # peak learning rate (small BERTs tolerate a large one)
-    bert_warmup_steps: int = 45
-    bert_train_docs: int | None = None  # training speeches turned into pairs (None: all)
-    bert_dupe_factor: int = 1  # passes over the speeches with fresh A/B cuts (BERT used 10)
-    bert_eval_examples: int = 256  # held-out pairs for evaluation
-    # Chapter 3b: pretraining a small GPT (causal language modelling).
-    gpt_steps: int = 600  # optimizer steps of gpt_batch_size packed blocks of seq_len tokens
-    gpt_batch_size: int = 16
-    gpt_lr: float = 2e-3  # peak learning rate (cosine decay after warm-up)
-    gpt_warmup_steps: int = 45
-    gpt_train_docs: int | None = None  # training speeches packed into blocks (None: all)
-    gpt_eval_blocks: int | None = 128  # held-out blocks for perplexity (None: all)
-    gpt_eval_every: int = 100
-    gpt_dropout: float = 0.1  # GPT-2's dropout; short runs learn faster without it
-    # Chapter 3c: objectives compared at equal compute, and a tiny ELECTRA.
-    objective_steps: int = 150  # optimizer steps for each of MLM / MLM+NSP / MLM+SOP (and a second MLM seed)
-    probe_train_examples: int | None = 2_500  # Rotten Tomatoes training snippets for the linear probe (None: all)
-    electra_steps: int = 100  # each of the two ELECTRA runs (random-token and learned generator)
+    _CHECKED_ELSEWHERE = ()  # fields a subclass checks itself
+    _MAY_BE_ZERO = ("warmup_steps",)
 
-    def replace(self, **changes) -> Profile:
-        """Return a copy with some fields changed (unknown names are an error)."""
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(changes) - known)
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in self._CHECKED_ELSEWHERE:
+                continue
+            if f.name in self._MAY_BE_ZERO:
+                checks.non_negative_int(f"{type(self).__name__}.{f.name}", value)
+            elif f.type in ("int", int):
+                checks.positive_int(f"{type(self).__name__}.{f.name}", value)
+            elif f.type in ("int | None",):
+                checks.optional_positive_int(f"{type(self).__name__}.{f.name}", value, "(None means all of it)")
+            elif f.type in ("float", float):
+                checks.positive_float(f"{type(self).__name__}.{f.name}", value)
+
+    def replace(self, **changes) -> Section:
+        """A copy with some fields changed; an unknown name lists the valid ones."""
+        known = [f.name for f in dataclasses.fields(self)]
+        unknown = sorted(set(changes) - set(known))
         if unknown:
-            raise TypeError(
-                f"Profile has no field(s) {unknown}; valid fields are {sorted(known)}."
-            )
+            raise TypeError(f"{type(self).__name__} has no field(s) {unknown}; valid fields are {known}.")
         return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True)
+class WordLMSizes(Section):
+    """Chapter 1: count-based and neural language models on words."""
+
+    max_train_words: int | None  # words of training text (None: all of it)
+    max_eval_words: int | None
+    vocab_size: int  # word vocabulary; rarer words become <unk>
+    context: int  # words of context, i.e. n - 1 for an n-gram model
+    embed_dim: int
+    hidden_dim: int
+    steps: int
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class TokenizerSizes(Section):
+    """The subword tokenizers of chapters 1-3."""
+
+    vocab_size: int
+    train_docs: int | None  # speeches used to train a tokenizer (None: all)
+
+
+@dataclass(frozen=True)
+class TransformerShape(Section):
+    """The transformer every chapter from 2 on builds: one shape, shared."""
+
+    seq_len: int
+    d_model: int
+    n_layers: int
+    n_heads: int
+    d_ff: int
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.d_model % self.n_heads:
+            divisors = [h for h in range(1, self.d_model + 1) if self.d_model % h == 0 and h <= 64]
+            raise ValueError(f"TransformerShape: d_model={self.d_model} is not divisible by n_heads={self.n_heads}, "
+                             f"so the heads cannot share it equally; choose n_heads from {divisors}.")
+
+
+@dataclass(frozen=True)
+class AttentionRuns(Section):
+    """Chapter 2's small training experiments (masks, positions, gradients)."""
+
+    batch_size: int
+    steps: int
+
+
+@dataclass(frozen=True)
+class BertRun(Section):
+    """Lesson 3.1: pretraining a small BERT (MLM + NSP)."""
+
+    steps: int  # optimizer steps of batch_size pairs of seq_len tokens
+    batch_size: int
+    lr: float  # peak learning rate (small BERTs tolerate a large one)
+    warmup_steps: int
+    train_docs: int | None  # training speeches turned into pairs (None: all)
+    dupe_factor: int  # passes over the speeches with fresh A/B cuts (BERT used 10)
+    eval_examples: int  # held-out pairs for evaluation
+    eval_every: int
+
+
+@dataclass(frozen=True)
+class GPTRun(Section):
+    """Lesson 3.2: pretraining a small GPT (causal language modelling)."""
+
+    steps: int  # optimizer steps of batch_size packed blocks of seq_len tokens
+    batch_size: int
+    lr: float  # peak learning rate (cosine decay after warm-up)
+    warmup_steps: int
+    train_docs: int | None  # training speeches packed into blocks (None: all)
+    eval_blocks: int | None  # held-out blocks for perplexity (None: all)
+    eval_every: int
+    dropout: float  # GPT-2's is 0.1; short runs learn faster without it
+
+    _CHECKED_ELSEWHERE = ("dropout",)
+
+    def __post_init__(self):
+        super().__post_init__()
+        checks.fraction("GPTRun.dropout", self.dropout, open_high=True)
+
+
+@dataclass(frozen=True)
+class ObjectiveRuns(Section):
+    """Lessons 3.3 and 3.4: objectives compared at equal compute, a probe, a tiny ELECTRA."""
+
+    steps: int  # optimizer steps for each of MLM / MLM+NSP / MLM+SOP (and a second MLM seed)
+    probe_train_examples: int | None  # Rotten Tomatoes training snippets for the linear probe (None: all)
+    electra_steps: int  # each of the two ELECTRA runs (random-token and learned generator)
+
+
+SECTIONS = {"lm": WordLMSizes, "tokenizer": TokenizerSizes, "model": TransformerShape, "attention": AttentionRuns,
+            "bert": BertRun, "gpt": GPTRun, "objectives": ObjectiveRuns}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Every size that costs time, in one immutable record of sections."""
+
+    name: str
+    lm: WordLMSizes
+    tokenizer: TokenizerSizes
+    model: TransformerShape
+    attention: AttentionRuns
+    bert: BertRun
+    gpt: GPTRun
+    objectives: ObjectiveRuns
+
+    def __post_init__(self):
+        for key, cls in SECTIONS.items():
+            if not isinstance(getattr(self, key), cls):
+                raise TypeError(f"Profile.{key} must be a {cls.__name__}, got {type(getattr(self, key)).__name__}.")
+        for key in ("bert", "gpt"):
+            run = getattr(self, key)
+            if run.warmup_steps >= run.steps:
+                raise ValueError(
+                    f"{key}.warmup_steps={run.warmup_steps} must be smaller than {key}.steps={run.steps}; change "
+                    f"both, e.g. {key}={{'steps': {run.steps}, 'warmup_steps': {max(1, run.steps // 10)}}}.")
+
+    def replace(self, **changes) -> Profile:
+        """A copy with some sections changed: ``profile.replace(bert={"steps": 10}, name="tiny")``.
+
+        A section may be given whole (a :class:`Section`) or as a dict of the
+        fields to change; unknown section or field names are an error.
+        """
+        unknown = sorted(set(changes) - {"name", *SECTIONS})
+        if unknown:
+            raise TypeError(f"Profile has no section(s) {unknown}; sections are {sorted(SECTIONS)} (and 'name'). "
+                            "Change a field with e.g. profile.replace(bert={'steps': 10}).")
+        resolved = {}
+        for key, value in changes.items():
+            if isinstance(value, dict):
+                value = getattr(self, key).replace(**value)
+            resolved[key] = value
+        return dataclasses.replace(self, **resolved)
+
+    def sections(self) -> dict[str, Section]:
+        return {key: getattr(self, key) for key in SECTIONS}
+
+    def as_dict(self) -> dict:
+        """``{"name": ..., "bert": {...}, ...}``: plain values, for JSON and cache keys."""
+        return {"name": self.name, **{key: s.as_dict() for key, s in self.sections().items()}}
+
+
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick",
-        max_train_words=400_000,
-        max_eval_words=60_000,
-        lm_vocab_size=5_000,
-        lm_context=2,
-        lm_embed_dim=64,
-        lm_hidden_dim=256,
-        lm_steps=2_500,
-        lm_batch_size=256,
-        tokenizer_vocab_size=8_000,
-        tokenizer_train_docs=80,
-        seq_len=128,
-        d_model=128,
-        n_layers=2,
-        n_heads=2,
-        d_ff=512,
-        batch_size=32,
-        train_steps=200,
-        eval_every=50,
-        bert_steps=450,
-        bert_lr=2e-3,
-        bert_warmup_steps=45,
-        bert_train_docs=160,
-        bert_dupe_factor=1,
-        bert_eval_examples=256,
-        gpt_steps=600,
-        gpt_batch_size=8,
-        gpt_lr=2e-3,
-        gpt_warmup_steps=45,
-        gpt_train_docs=160,
-        gpt_eval_blocks=128,
-        gpt_eval_every=75,
-        gpt_dropout=0.0,
-        objective_steps=150,
-        probe_train_examples=2_500,
-        electra_steps=100,
+        lm=WordLMSizes(max_train_words=400_000, max_eval_words=60_000, vocab_size=5_000, context=2, embed_dim=64,
+                       hidden_dim=256, steps=2_500, batch_size=256),
+        tokenizer=TokenizerSizes(vocab_size=8_000, train_docs=80),
+        model=TransformerShape(seq_len=128, d_model=128, n_layers=2, n_heads=2, d_ff=512),
+        attention=AttentionRuns(batch_size=32, steps=200),
+        bert=BertRun(steps=450, batch_size=32, lr=2e-3, warmup_steps=45, train_docs=160, dupe_factor=1,
+                     eval_examples=256, eval_every=50),
+        gpt=GPTRun(steps=600, batch_size=8, lr=2e-3, warmup_steps=45, train_docs=160, eval_blocks=128,
+                   eval_every=75, dropout=0.0),
+        objectives=ObjectiveRuns(steps=150, probe_train_examples=2_500, electra_steps=100),
     ),
     "full": Profile(
         name="full",
-        max_train_words=None,
-        max_eval_words=None,
-        lm_vocab_size=20_000,
-        lm_context=4,
-        lm_embed_dim=128,
-        lm_hidden_dim=512,
-        lm_steps=20_000,
-        lm_batch_size=512,
-        tokenizer_vocab_size=30_000,
-        tokenizer_train_docs=None,
-        seq_len=256,
-        d_model=256,
-        n_layers=4,
-        n_heads=4,
-        d_ff=1024,
-        batch_size=64,
-        train_steps=5_000,
-        eval_every=500,
-        bert_steps=6_000,
-        bert_lr=5e-4,
-        bert_warmup_steps=500,
-        bert_train_docs=None,
-        bert_dupe_factor=5,
-        bert_eval_examples=2_048,
-        gpt_steps=6_000,
-        gpt_batch_size=32,
-        gpt_lr=6e-4,
-        gpt_warmup_steps=500,
-        gpt_train_docs=None,
-        gpt_eval_blocks=1_024,
-        gpt_eval_every=500,
-        gpt_dropout=0.1,
-        objective_steps=1_500,  # four runs: as many steps in all as lesson 3.1's one BERT
-        probe_train_examples=None,
-        electra_steps=3_000,  # two runs
+        lm=WordLMSizes(max_train_words=None, max_eval_words=None, vocab_size=20_000, context=4, embed_dim=128,
+                       hidden_dim=512, steps=20_000, batch_size=512),
+        tokenizer=TokenizerSizes(vocab_size=30_000, train_docs=None),
+        model=TransformerShape(seq_len=256, d_model=256, n_layers=4, n_heads=4, d_ff=1024),
+        attention=AttentionRuns(batch_size=64, steps=5_000),
+        bert=BertRun(steps=6_000, batch_size=64, lr=5e-4, warmup_steps=500, train_docs=None, dupe_factor=5,
+                     eval_examples=2_048, eval_every=500),
+        gpt=GPTRun(steps=6_000, batch_size=32, lr=6e-4, warmup_steps=500, train_docs=None, eval_blocks=1_024,
+                   eval_every=500, dropout=0.1),
+        # four objective runs: as many steps in all as lesson 3.1's one BERT; two ELECTRA runs
+        objectives=ObjectiveRuns(steps=1_500, probe_train_examples=None, electra_steps=3_000),
     ),
 }
 
@@ -181,20 +258,24 @@ def default_profile_name() -> str:
 def get_profile(name: str | None = None, **overrides) -> Profile:
     """The active profile: ``name`` if given, else :func:`default_profile_name`.
 
-    Keyword overrides change single fields, e.g. ``get_profile(train_steps=10)``.
+    Keyword overrides change sections as in :meth:`Profile.replace`, e.g.
+    ``get_profile("quick", bert={"steps": 10})``.
     """
     profile = PROFILES[_check_name(name) if name is not None else default_profile_name()]
     return profile.replace(**overrides) if overrides else profile
 
 
 def compare_profiles():
-    """A table of every field that differs between the profiles (for the text)."""
+    """A table of every size that differs between the profiles, one row per ``section.field``."""
     import pandas as pd
 
-    rows = {n: p.as_dict() for n, p in PROFILES.items()}
-    table = pd.DataFrame(rows).drop(index="name")
-    differs = table.apply(lambda r: r.nunique(dropna=False) > 1, axis=1)
-    return table[differs]
+    rows = {}
+    for profile in PROFILES.values():
+        for key, section in profile.sections().items():
+            for field, value in section.as_dict().items():
+                rows.setdefault(f"{key}.{field}", {})[profile.name] = "all" if value is None else f"{value:,}"
+    table = pd.DataFrame(rows).T
+    return table[table.nunique(axis=1) > 1]
 
 
 def _mps_available() -> bool:

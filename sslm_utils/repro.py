@@ -8,6 +8,8 @@ import random
 import numpy as np
 import torch
 
+from . import checks
+
 
 def set_seed(seed: int = 0, *, deterministic: bool = True) -> int:
     """Seed Python, NumPy and PyTorch (CPU and every GPU).
@@ -17,11 +19,7 @@ def set_seed(seed: int = 0, *, deterministic: bool = True) -> int:
     warns instead of failing a reader's notebook). Returns the seed so a cell
     can print it.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}.")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}.")
-    seed = int(seed)
+    seed = checks.seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device

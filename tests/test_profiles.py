@@ -1,10 +1,23 @@
+"""sslm_utils.profiles: named profiles of frozen, checked sections; overrides that fail early with the fix."""
+
 import dataclasses
+import json
+import math
 
 import pytest
 import torch
 
 from sslm_utils import profiles
-from sslm_utils.profiles import PROFILES, compare_profiles, get_profile, pick_device
+from sslm_utils.profiles import (
+    PROFILES,
+    SECTIONS,
+    BertRun,
+    Profile,
+    TransformerShape,
+    compare_profiles,
+    get_profile,
+    pick_device,
+)
 
 
 def test_named_profiles():
@@ -14,8 +27,9 @@ def test_named_profiles():
 
 def test_quick_is_smaller_than_full():
     quick, full = get_profile("quick"), get_profile("full")
-    assert quick.d_model < full.d_model and quick.train_steps < full.train_steps
-    assert quick.tokenizer_vocab_size < full.tokenizer_vocab_size
+    assert quick.model.d_model < full.model.d_model and quick.attention.steps < full.attention.steps
+    assert quick.tokenizer.vocab_size < full.tokenizer.vocab_size
+    assert quick.bert.steps < full.bert.steps and quick.gpt.steps < full.gpt.steps
 
 
 def test_unknown_profile_lists_valid_names():
@@ -41,21 +55,124 @@ def test_default_depends_on_cuda(monkeypatch):
     assert get_profile().name == "quick"
 
 
-def test_overrides_and_bad_field():
-    assert get_profile("quick", train_steps=3).train_steps == 3
-    with pytest.raises(TypeError, match="no field"):
+# --------------------------------------------------------------------------- nested sections and overrides
+
+
+def test_sections_are_nested():
+    quick = get_profile("quick")
+    assert set(quick.sections()) == set(SECTIONS) == {"lm", "tokenizer", "model", "attention", "bert", "gpt",
+                                                      "objectives"}
+    for key, section in quick.sections().items():
+        assert isinstance(section, SECTIONS[key]) and getattr(quick, key) is section
+    assert quick.model.d_model % quick.model.n_heads == 0
+    assert quick.bert.warmup_steps < quick.bert.steps and quick.gpt.warmup_steps < quick.gpt.steps
+
+
+def test_overrides_change_one_section_only():
+    quick = get_profile("quick")
+    changed = get_profile("quick", attention={"steps": 3}, model={"d_model": 32})
+    assert changed.attention.steps == 3 and changed.attention.batch_size == quick.attention.batch_size
+    assert changed.model.d_model == 32 and changed.model.n_layers == quick.model.n_layers
+    assert changed.bert == quick.bert and changed.name == "quick"
+    assert quick.attention.steps != 3  # the registered profile itself is untouched
+    assert get_profile("quick", bert={"steps": 3, "warmup_steps": 0}).bert.steps == 3
+    renamed = quick.replace(bert={"steps": 10, "warmup_steps": 1}, name="tiny")
+    assert (renamed.name, renamed.bert.steps, renamed.bert.warmup_steps) == ("tiny", 10, 1)
+    whole = quick.replace(model=TransformerShape(seq_len=16, d_model=8, n_layers=1, n_heads=2, d_ff=16))
+    assert whole.model.seq_len == 16  # a section may also be given whole
+
+
+def test_steps_below_the_warmup_name_the_fix():
+    with pytest.raises(ValueError, match=r"warmup") as err:
+        get_profile("quick", bert={"steps": 10})
+    message = str(err.value)
+    assert "bert.warmup_steps=45" in message and "bert.steps=10" in message  # 45 >= 10
+    assert "bert={'steps': 10, 'warmup_steps': 1}" in message  # the suggested fix, which works:
+    assert get_profile("quick", bert={"steps": 10, "warmup_steps": 1}).bert.steps == 10
+    with pytest.raises(ValueError, match=r"gpt\.warmup_steps=45 must be smaller than gpt\.steps=45"):
+        get_profile("quick", gpt={"steps": 45})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model": {"d_model": 100, "n_heads": 3}}, r"d_model=100 is not divisible by n_heads=3.*choose n_heads"),
+        ({"model": {"seq_len": -5}}, r"seq_len must be a positive int, got -5"),
+        ({"model": {"n_layers": 0}}, r"n_layers must be a positive int, got 0"),
+        ({"bert": {"steps": True}}, r"steps must be a positive int, got True"),
+        ({"bert": {"batch_size": 8.0}}, r"batch_size must be a positive int, got 8\.0"),
+        ({"bert": {"lr": -1e-3}}, r"lr must be a positive finite number"),
+        ({"gpt": {"lr": math.nan}}, r"lr must be a positive finite number"),
+        ({"bert": {"warmup_steps": -1}}, r"warmup_steps must be an int >= 0, got -1"),
+        ({"gpt": {"dropout": 1.0}}, r"dropout must be in \[0, 1\)"),
+        ({"tokenizer": {"train_docs": 0}}, r"train_docs must be a positive int, got 0"),
+        ({"lm": {"vocab_size": "big"}}, r"vocab_size must be a positive int, got 'big'"),
+    ],
+)
+def test_bad_values_fail_at_construction(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        get_profile("quick", **overrides)
+
+
+def test_sections_check_themselves_when_made_directly():
+    with pytest.raises(ValueError, match="seq_len must be a positive int"):
+        TransformerShape(seq_len=-5, d_model=32, n_layers=1, n_heads=2, d_ff=64)
+    with pytest.raises(ValueError, match="not divisible"):
+        TransformerShape(seq_len=8, d_model=100, n_layers=1, n_heads=3, d_ff=64)
+    with pytest.raises(TypeError, match=r"Profile\.bert must be a BertRun"):
+        Profile(**{**get_profile("quick").sections(), "name": "x", "bert": get_profile("quick").gpt})
+    assert BertRun(**get_profile("quick").bert.as_dict()) == get_profile("quick").bert
+
+
+def test_unknown_section_or_field_lists_the_valid_names():
+    with pytest.raises(TypeError, match="no section") as err:
         get_profile("quick", trian_steps=3)
+    for key in SECTIONS:
+        assert repr(key) in str(err.value)
+    with pytest.raises(TypeError, match="no field") as err:
+        get_profile("quick", bert={"stpes": 3})
+    assert "'stpes'" in str(err.value)
+    for field in ("steps", "batch_size", "lr", "warmup_steps", "train_docs", "dupe_factor", "eval_examples"):
+        assert repr(field) in str(err.value)
 
 
 def test_profiles_are_immutable():
+    quick = get_profile("quick")
     with pytest.raises(dataclasses.FrozenInstanceError):
-        get_profile("quick").train_steps = 1
+        quick.attention.steps = 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        quick.bert = quick.bert.replace(steps=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        quick.name = "fast"
 
 
 def test_compare_profiles_lists_only_differences():
     table = compare_profiles()
     assert set(table.columns) == set(PROFILES)
-    assert "d_model" in table.index and "name" not in table.index
+    assert {"model.d_model", "bert.steps", "gpt.steps", "tokenizer.vocab_size"} <= set(table.index)
+    assert "name" not in table.index and "d_model" not in table.index
+    assert all("." in row for row in table.index)
+    assert table.loc["bert.steps", "quick"] == "450" and table.loc["bert.steps", "full"] == "6,000"
+    assert table.loc["tokenizer.train_docs", "full"] == "all"  # None means all of it
+    assert (table.nunique(axis=1) > 1).all()
+    quick, full = get_profile("quick"), get_profile("full")
+    same = [f"{k}.{f}" for k in SECTIONS for f, v in getattr(quick, k).as_dict().items()
+            if getattr(full, k).as_dict()[f] == v]
+    assert not set(same) & set(table.index)
+
+
+def test_as_dict_is_nested_and_json_serialisable():
+    quick = get_profile("quick")
+    values = quick.as_dict()
+    assert values["name"] == "quick" and set(values) == {"name", *SECTIONS}
+    assert values["bert"]["steps"] == quick.bert.steps and values["model"]["d_model"] == quick.model.d_model
+    assert values["tokenizer"] == {"vocab_size": quick.tokenizer.vocab_size, "train_docs": quick.tokenizer.train_docs}
+    assert json.loads(json.dumps(values)) == values
+    rebuilt = Profile(name=values["name"], **{k: SECTIONS[k](**values[k]) for k in SECTIONS})
+    assert rebuilt == quick
+
+
+# --------------------------------------------------------------------------- devices
 
 
 def test_pick_device_cpu_and_errors(monkeypatch):

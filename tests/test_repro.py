@@ -1,10 +1,12 @@
+"""sslm_utils.repro: one seed for Python, NumPy and PyTorch."""
+
 import random
 
 import numpy as np
 import pytest
 import torch
 
-from sslm_utils import set_seed
+from sslm_utils.repro import set_seed
 
 
 def draw():

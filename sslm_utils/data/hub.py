@@ -1,0 +1,64 @@
+"""Hub datasets for readers with internet, which fail within seconds, with a pointer to the offline data, without it.
+
+Offline machines never wait on the hub: reachability is checked with a short
+timeout first, and ``HF_HUB_OFFLINE=1`` is honoured.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+
+class HubUnavailableError(RuntimeError):
+    """The Hugging Face hub cannot be reached from this machine."""
+
+
+HUB_DATASETS = {
+    # name: (hub id, config, the offline alternative in this book)
+    "wikitext-103": ("Salesforce/wikitext", "wikitext-103-raw-v1", "load_sotu()"),
+    "sst2": ("stanfordnlp/sst2", None, "load_rotten_tomatoes()"),
+    "imdb": ("stanfordnlp/imdb", None, "load_rotten_tomatoes()"),
+    "squad": ("rajpurkar/squad", None, "the small QA set built from load_sotu() in chapter 5"),
+    "conll2003": ("eriktks/conll2003", None, "the NER data described in chapter 5"),
+}
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """False at once when the hub is switched off, else a short TCP probe."""
+    if _truthy(os.environ.get("HF_HUB_OFFLINE")) or _truthy(os.environ.get("HF_DATASETS_OFFLINE")):
+        return False
+    try:
+        with socket.create_connection(("huggingface.co", 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_hub(what: str, alternative: str) -> None:
+    """Raise :class:`HubUnavailableError` naming ``alternative`` if the hub is out of reach."""
+    if not hub_reachable():
+        raise HubUnavailableError(
+            f"{what} needs the Hugging Face hub, which this machine cannot reach "
+            f"(or HF_HUB_OFFLINE is set). Use the offline alternative instead: {alternative}; "
+            "or run on a machine with internet access."
+        )
+
+
+def load_hub_dataset(name: str, **kwargs):
+    """One of the standard hub benchmarks, for readers with internet.
+
+    Never used by default and never substituted silently: offline, it raises
+    :class:`HubUnavailableError` within seconds, naming the offline dataset.
+    """
+    if name not in HUB_DATASETS:
+        raise ValueError(f"Unknown hub dataset {name!r}; choose one of {sorted(HUB_DATASETS)}.")
+    hub_id, config, alternative = HUB_DATASETS[name]
+    require_hub(f"Dataset {name!r} ({hub_id})", alternative)
+    from datasets import load_dataset
+
+    return load_dataset(hub_id, config, **kwargs)

@@ -1,0 +1,123 @@
+"""Step 5: the one training loop, its evaluation, checkpoints that resume exactly, and measurement.
+
+Its modules, in the order the book teaches them (every public name is importable
+from the subpackage too):
+
+- ``config``: :class:`TrainConfig`: everything the training loop does, in one immutable, checked record.
+- ``optimization``: the optimizer and the learning-rate schedule: AdamW, warm-up, then linear or cosine decay.
+- ``batches``: which examples form which batch: the data order is a pure function of ``(seed, epoch)``.
+- ``losses``: the loss a training step minimises: the model's own ``.loss`` by default, or a chapter's ``loss_fn``.
+- ``eval_loop``: held-out evaluation that never disturbs training: fixed batches, fixed masks, the caller's mode
+  restored.
+- ``rng_state``: every random generator's state, captured and restored, so a resumed run draws what an uninterrupted
+  one would.
+- ``checkpoints``: checkpoints that survive a crash and resume a run exactly.
+- ``loop``: the book's one training loop, on Accelerate, with exact resume.
+- ``measure``: measure what a call costs: wall-clock time, bytes allocated, and growth exponents.
+"""
+
+from .batches import (
+    check_dataset,
+    count_tokens,
+    epoch_plan,
+    steps_per_epoch,
+    to_device,
+)
+from .checkpoints import (
+    LATEST,
+    MANIFEST,
+    MODEL_DIR,
+    STATE_FILE,
+    CheckpointError,
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    load_model_weights,
+    prune_checkpoints,
+    read_trainer_state,
+    resolve_checkpoint,
+    save_checkpoint,
+    save_model_weights,
+    step_dir_name,
+    verify_checkpoint,
+)
+from .config import (
+    MIXED_PRECISION,
+    SCHEDULES,
+    TrainConfig,
+    resolve_mixed_precision,
+)
+from .eval_loop import (
+    eval_mode,
+    evaluate,
+    evaluation_batches,
+)
+from .loop import (
+    CHECKPOINT_SUBDIR,
+    TrainResult,
+    train,
+)
+from .losses import (
+    as_float,
+    default_loss,
+    split_loss,
+)
+from .measure import (
+    allocated_bytes,
+    loglog_slope,
+    seconds,
+)
+from .optimization import (
+    lr_factor,
+    make_optimizer,
+    make_scheduler,
+)
+from .rng_state import (
+    capture_rng_state,
+    restore_rng_state,
+)
+
+__all__ = [
+    "SCHEDULES",
+    "MIXED_PRECISION",
+    "TrainConfig",
+    "resolve_mixed_precision",
+    "lr_factor",
+    "make_optimizer",
+    "make_scheduler",
+    "steps_per_epoch",
+    "epoch_plan",
+    "check_dataset",
+    "count_tokens",
+    "to_device",
+    "default_loss",
+    "split_loss",
+    "as_float",
+    "eval_mode",
+    "evaluation_batches",
+    "evaluate",
+    "capture_rng_state",
+    "restore_rng_state",
+    "LATEST",
+    "MANIFEST",
+    "STATE_FILE",
+    "MODEL_DIR",
+    "CheckpointError",
+    "step_dir_name",
+    "list_checkpoints",
+    "latest_checkpoint",
+    "resolve_checkpoint",
+    "save_model_weights",
+    "load_model_weights",
+    "verify_checkpoint",
+    "prune_checkpoints",
+    "save_checkpoint",
+    "read_trainer_state",
+    "load_checkpoint",
+    "CHECKPOINT_SUBDIR",
+    "TrainResult",
+    "train",
+    "seconds",
+    "allocated_bytes",
+    "loglog_slope",
+]

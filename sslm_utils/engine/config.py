@@ -1,0 +1,135 @@
+""":class:`TrainConfig`: everything the training loop does, in one immutable, checked record.
+
+Also the choice of mixed precision for the hardware at hand
+(:func:`resolve_mixed_precision`), which the command line checks before any
+data is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .. import checks
+
+SCHEDULES = ("linear", "cosine", "constant")
+
+
+MIXED_PRECISION = ("auto", "no", "fp16", "bf16")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What :func:`train` does, in one immutable record.
+
+    ``batch_size`` is the number of examples behind one optimizer step on one
+    process; ``grad_accum_steps`` splits it into that many micro-batches
+    (so it must divide ``batch_size``). Each micro-batch's loss is divided by
+    ``grad_accum_steps``, so the step follows the *mean of the micro-batch
+    means*: 1 × 32 and 4 × 8 give the same update up to rounding when every
+    micro-batch's loss averages over the same number of targets (packed GPT
+    blocks), and only approximately when counts vary (MLM's random masks);
+    lesson 3.5 measures both cases.
+    """
+
+    max_steps: int
+    batch_size: int = 32
+    grad_accum_steps: int = 1
+    lr: float = 5e-4
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    warmup_steps: int = 0
+    schedule: str = "linear"
+    max_grad_norm: float | None = 1.0
+    eval_every: int | None = None  # None: evaluate once, at the end
+    eval_batch_size: int | None = None  # None: batch_size
+    log_every: int = 1
+    checkpoint_every: int | None = None  # None: one checkpoint, at the end
+    keep_checkpoints: int = 2
+    seed: int = 0
+    mixed_precision: str = "auto"  # auto: bf16 on Ampere+, fp16 on older CUDA GPUs, no on CPU
+    cpu: bool = False  # force the CPU even when a GPU is present
+    trackers: tuple = ()  # off by default; e.g. ("tensorboard",) or Accelerate GeneralTracker objects
+    project_name: str = "sslm"
+    progress: bool = True
+
+    def __post_init__(self):
+        checks.positive_int("max_steps", self.max_steps, "It counts optimizer steps; use e.g. max_steps=100.")
+        checks.positive_int("batch_size", self.batch_size, "It counts examples per optimizer step.")
+        checks.positive_int("grad_accum_steps", self.grad_accum_steps, "Use 1 for no accumulation.")
+        if self.batch_size % self.grad_accum_steps:
+            divisors = [d for d in range(1, self.batch_size + 1) if self.batch_size % d == 0]
+            raise ValueError(
+                f"grad_accum_steps={self.grad_accum_steps} does not divide batch_size={self.batch_size}, so "
+                f"micro-batches would differ in size. Choose grad_accum_steps from {divisors}, "
+                "or change batch_size."
+            )
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}.")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
+        checks.non_negative_int("warmup_steps", self.warmup_steps)
+        if self.warmup_steps >= self.max_steps:
+            raise ValueError(
+                f"warmup_steps={self.warmup_steps} must be smaller than max_steps={self.max_steps}; "
+                "a common choice is 5-10 % of max_steps."
+            )
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}.")
+        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
+            raise ValueError(
+                f"max_grad_norm must be positive, or None to turn clipping off; got {self.max_grad_norm!r}."
+            )
+        hints = {
+            "eval_every": "Use None to evaluate only at the end.",
+            "checkpoint_every": "Use None to checkpoint only at the end.",
+            "eval_batch_size": "Use None to evaluate with batch_size.",
+        }
+        for name, hint in hints.items():
+            if getattr(self, name) is not None:
+                checks.positive_int(name, getattr(self, name), hint)
+        checks.positive_int("log_every", self.log_every, "Use 1 to log every step.")
+        checks.positive_int("keep_checkpoints", self.keep_checkpoints, "Keep at least the latest one.")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}.")
+        if isinstance(self.trackers, str):
+            object.__setattr__(self, "trackers", (self.trackers,))
+        object.__setattr__(self, "trackers", tuple(self.trackers))
+        object.__setattr__(self, "betas", tuple(self.betas))
+
+    @property
+    def micro_batch_size(self) -> int:
+        """Examples per forward pass."""
+        return self.batch_size // self.grad_accum_steps
+
+    def replace(self, **changes) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        """The fields as JSON-friendly values (trackers by name), as stored in checkpoints."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values["betas"] = list(self.betas)
+        values["trackers"] = [t if isinstance(t, str) else getattr(t, "name", type(t).__name__) for t in self.trackers]
+        return values
+
+
+def resolve_mixed_precision(choice: str = "auto", *, cpu: bool = False) -> str:
+    """``auto`` → bf16 on GPUs that compute in it natively (compute capability ≥ 8),
+    fp16 with loss scaling on older ones (a Colab T4), and full fp32 on the CPU."""
+    if choice not in MIXED_PRECISION:
+        raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {choice!r}.")
+    cuda = torch.cuda.is_available() and not cpu
+    if choice == "auto":
+        if not cuda:
+            return "no"
+        return "bf16" if torch.cuda.get_device_capability()[0] >= 8 else "fp16"
+    if choice == "fp16" and not cuda:
+        raise ValueError(
+            "mixed_precision='fp16' needs a CUDA GPU; on the CPU use 'no' (or 'bf16' if your CPU supports it), "
+            "or leave it at 'auto'."
+        )
+    return choice

@@ -1,0 +1,59 @@
+"""Step 7: what a model is worth: perplexity, baselines, statistics, probes and predictions.
+
+Its modules, in the order the book teaches them (every public name is importable
+from the subpackage too):
+
+- ``perplexity``: perplexity: the one number that compares language models on the same held-out tokens.
+- ``baselines``: the simple baselines a model must beat before the book says it learned anything.
+- ``statistics``: how sure a measured difference is: standard errors for accuracies and for paired comparisons.
+- ``probes``: linear probes: how much a frozen encoder's features already know about a task.
+- ``predictions``: what a trained model predicts: masked words, next-token probabilities, continuations.
+"""
+
+from .baselines import (
+    log_vocab,
+    ngram_log_probs,
+    tfidf_features,
+    unigram_cross_entropy,
+    unigram_log_probs,
+)
+from .perplexity import (
+    perplexity,
+)
+from .predictions import (
+    fill_mask,
+    generate_text,
+    masked_token_nll,
+    token_log_probs,
+    window_lm_log_probs,
+)
+from .probes import (
+    POOLINGS,
+    ProbeResult,
+    linear_probe,
+    sentence_features,
+)
+from .statistics import (
+    binomial_standard_error,
+    paired_difference,
+)
+
+__all__ = [
+    "perplexity",
+    "log_vocab",
+    "unigram_log_probs",
+    "unigram_cross_entropy",
+    "ngram_log_probs",
+    "tfidf_features",
+    "binomial_standard_error",
+    "paired_difference",
+    "POOLINGS",
+    "sentence_features",
+    "ProbeResult",
+    "linear_probe",
+    "fill_mask",
+    "masked_token_nll",
+    "window_lm_log_probs",
+    "token_log_probs",
+    "generate_text",
+]

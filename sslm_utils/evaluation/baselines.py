@@ -1,0 +1,59 @@
+"""The simple baselines a model must beat before the book says it learned anything.
+
+A unigram model (training-set frequencies, no context at all), a uniform
+guess (ln V), a Kneser-Ney n-gram scored on the very targets a GPT predicts,
+and TF-IDF + logistic regression for classification: each is cheap, strong
+for its cost, and computed on exactly the same held-out data as the model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from .. import checks
+
+
+def log_vocab(vocab_size: int) -> float:
+    """The loss of a uniform guess over the vocabulary: ln V nats."""
+    return math.log(checks.positive_int("vocab_size", vocab_size))
+
+
+def unigram_log_probs(train_ids, targets, vocab_size: int, special_ids: Sequence[int] = ()) -> torch.Tensor:
+    """ln p(target) from add-one-smoothed training frequencies: the baseline that ignores context.
+
+    Add-one smoothing keeps unseen tokens finite; ``special_ids`` (tokens that
+    are never targets, such as ``[CLS]`` or ``[PAD]``) get no mass.
+    """
+    checks.positive_int("vocab_size", vocab_size)
+    counts = torch.bincount(torch.as_tensor(train_ids).flatten(), minlength=vocab_size).double() + 1.0
+    counts[list(special_ids)] = 0.0
+    return torch.log(counts / counts.sum())[torch.as_tensor(targets)]
+
+
+def unigram_cross_entropy(train_ids, targets, vocab_size: int, special_ids: Sequence[int] = ()) -> float:
+    """Mean of −:func:`unigram_log_probs` (nats): the floor a masked LM must beat to show it uses context."""
+    return float(-unigram_log_probs(train_ids, targets, vocab_size, special_ids).mean())
+
+
+def ngram_log_probs(kn_model, blocks: torch.Tensor) -> torch.Tensor:
+    """A fitted :class:`~sslm_utils.models.ngram.KneserNeyLM`'s ln p of the same targets a GPT predicts:
+    positions 1 … L-1 of every block, with only the block's own earlier tokens as context."""
+    checks.tensor("blocks", blocks, min_dim=2)
+    logp = kn_model.log_probs(blocks.tolist(), skip=1)
+    return logp.view(len(blocks), blocks.shape[1] - 1)
+
+
+def tfidf_features(train_texts: Sequence[str], *other_texts: Sequence[str], min_df: int = 2):
+    """TF-IDF bag-of-words vectors (dense arrays) fitted on ``train_texts`` only, for each text set given.
+
+    The strongest cheap baseline for sentence classification: no pretraining,
+    no word order, just which words occur. Fitting on the training texts only
+    keeps test vocabulary out of the features.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(min_df=min_df).fit(list(train_texts))
+    return tuple(vectorizer.transform(list(texts)).toarray() for texts in (train_texts, *other_texts))

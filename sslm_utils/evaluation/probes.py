@@ -1,0 +1,121 @@
+"""Linear probes: how much a frozen encoder's features already know about a task.
+
+A probe freezes the pretrained network, turns each text into one vector and
+fits the simplest possible classifier — logistic regression — on top. Its
+accuracy measures what pretraining put into the features, not what
+fine-tuning could add (Alain & Bengio, 2017). The book uses probes to compare
+pretraining objectives at equal compute, and later to pick features for
+downstream tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import checks
+from ..engine.eval_loop import eval_mode
+from .statistics import binomial_standard_error
+
+POOLINGS = ("mean", "cls")
+
+
+def _check_texts(texts) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of strings, not one string; wrap it in a list.")
+    texts = list(texts)
+    if not texts or not all(isinstance(t, str) for t in texts):
+        raise ValueError("texts must be a non-empty list of strings.")
+    return texts
+
+
+def _encoder(model):
+    """The bare encoder of a BERT-like model (``BertForPreTraining`` → ``.bert``), or the model itself."""
+    base = getattr(model, "base_model", model)
+    return base
+
+
+@torch.no_grad()
+def sentence_features(model, tokenizer, texts: Sequence[str], *, pooling: str = "mean", batch_size: int = 64,
+                      max_length: int | None = None) -> np.ndarray:
+    """One vector per text from the encoder's last layer, shape ``(len(texts), hidden)``.
+
+    ``pooling="mean"`` averages the hidden states of the real tokens (padding
+    excluded); ``"cls"`` takes the first position, which BERT's sentence task
+    trains and an MLM-only model does not — so mean pooling is the fair
+    choice when comparing objectives. Texts longer than ``max_length``
+    (default: the model's position limit) are truncated.
+    """
+    checks.one_of("pooling", pooling, POOLINGS)
+    checks.positive_int("batch_size", batch_size)
+    texts = _check_texts(texts)
+    encoder = _encoder(model)
+    limit = getattr(encoder.config, "max_position_embeddings", None)
+    max_length = max_length or limit or 512
+    device = next(encoder.parameters()).device
+    # batch texts of similar length together: far less padding to push through the encoder
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    chunks = []
+    with eval_mode(encoder):
+        for start in range(0, len(texts), batch_size):
+            batch = [texts[i] for i in order[start : start + batch_size]]
+            enc = tokenizer(batch, padding=True, truncation=True, max_length=max_length,
+                            return_tensors="pt").to(device)
+            hidden = encoder(**enc).last_hidden_state  # (batch, seq, hidden)
+            if pooling == "cls":
+                pooled = hidden[:, 0]  # (batch, hidden)
+            else:
+                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)  # (batch, hidden)
+            chunks.append(pooled.float().cpu())
+    features = torch.empty(len(texts), chunks[0].shape[1])
+    features[order] = torch.cat(chunks)  # back to the order of ``texts``
+    return features.numpy()
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Accuracy of a linear probe on held-out examples, with its binomial standard error."""
+
+    accuracy: float
+    n_test: int
+    train_accuracy: float
+
+    @property
+    def standard_error(self) -> float:
+        """sqrt(p(1-p)/n): how much the accuracy would move with another test sample of the same size."""
+        return binomial_standard_error(self.accuracy, self.n_test)
+
+
+def linear_probe(train_features, train_labels, test_features, test_labels, *, c: float = 1.0,
+                 max_iter: int = 2000) -> ProbeResult:
+    """Standardise the features, fit L2-regularised logistic regression, score on the test set.
+
+    Standardising first puts every encoder on the same footing (their feature
+    scales differ), and the fixed regularisation ``c`` keeps the probe simple
+    enough that its accuracy reflects the features rather than the probe.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x_train, x_test = np.asarray(train_features), np.asarray(test_features)
+    y_train, y_test = np.asarray(train_labels), np.asarray(test_labels)
+    for name, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        if x.ndim != 2:
+            raise ValueError(f"{name}_features must be 2-D (examples, features), got shape {x.shape}.")
+        if len(x) != len(y):
+            raise ValueError(f"{name}_features has {len(x)} rows but {name}_labels has {len(y)}; they must match.")
+    if x_train.shape[1] != x_test.shape[1]:
+        raise ValueError(f"train and test features differ in width: {x_train.shape[1]} vs {x_test.shape[1]}.")
+    if len(np.unique(y_train)) < 2:
+        raise ValueError("train_labels has a single class; a probe needs at least two.")
+    if not c > 0:
+        raise ValueError(f"c (inverse regularisation strength) must be positive, got {c!r}.")
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter))
+    probe.fit(x_train, y_train)
+    return ProbeResult(accuracy=float(probe.score(x_test, y_test)), n_test=len(y_test),
+                       train_accuracy=float(probe.score(x_train, y_train)))

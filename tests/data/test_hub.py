@@ -1,0 +1,20 @@
+"""sslm_utils.data.hub: hub datasets fail within seconds, with a pointer to the offline data, without internet."""
+
+import time
+
+import pytest
+
+from sslm_utils.data.hub import HubUnavailableError, load_hub_dataset
+
+
+def test_hub_fails_fast_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.monotonic()
+    with pytest.raises(HubUnavailableError, match="load_rotten_tomatoes"):
+        load_hub_dataset("sst2")
+    assert time.monotonic() - start < 5
+
+
+def test_unknown_hub_dataset():
+    with pytest.raises(ValueError, match="choose one of"):
+        load_hub_dataset("not-a-dataset")

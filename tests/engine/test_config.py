@@ -1,0 +1,40 @@
+"""sslm_utils.engine.config: a TrainConfig that refuses what cannot work, with the fix in the message."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sslm_utils.engine.config import resolve_mixed_precision
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"max_steps": 0}, "max_steps must be a positive int"),
+        ({"max_steps": -5}, "max_steps must be a positive int"),
+        ({"batch_size": 0}, "batch_size must be a positive int"),
+        ({"grad_accum_steps": 3}, "does not divide batch_size=8"),
+        ({"grad_accum_steps": 0}, "grad_accum_steps must be a positive int"),
+        ({"eval_every": 0}, "eval_every must be a positive int"),
+        ({"eval_every": -1}, "eval_every must be a positive int"),
+        ({"checkpoint_every": 0}, "checkpoint_every must be a positive int"),
+        ({"warmup_steps": 8}, "must be smaller than max_steps"),
+        ({"lr": 0.0}, "lr must be a positive"),
+        ({"schedule": "step"}, "schedule must be one of"),
+        ({"mixed_precision": "fp8"}, "mixed_precision must be one of"),
+        ({"max_grad_norm": 0.0}, "None to turn clipping off"),
+        ({"keep_checkpoints": 0}, "keep_checkpoints must be a positive int"),
+    ],
+)
+def test_bad_config_says_how_to_fix(changes, message, toy_config):
+    with pytest.raises(ValueError, match=message):
+        toy_config(**changes)
+
+
+def test_fp16_on_cpu_is_refused():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert resolve_mixed_precision("auto") == "no"
+    with pytest.raises(ValueError, match="needs a CUDA GPU"):
+        resolve_mixed_precision("fp16")

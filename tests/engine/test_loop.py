@@ -1,0 +1,240 @@
+"""sslm_utils.engine.loop: exact resume, accumulation, schedules, trackers, several processes, bad arguments."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sslm_utils.engine import checkpoints as ckpt
+from sslm_utils.engine.loop import train
+from sslm_utils.engine.losses import default_loss
+from sslm_utils.engine.optimization import lr_factor
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+class Crash(RuntimeError):
+    pass
+
+
+class CrashingData(list):
+    """A dataset that raises after ``limit`` item reads: a power cut in the middle of a step."""
+
+    def __init__(self, items, limit):
+        super().__init__(items)
+        self.limit, self.reads = limit, 0
+
+    def __getitem__(self, i):
+        self.reads += 1
+        if self.reads > self.limit:
+            raise Crash("simulated crash")
+        return super().__getitem__(i)
+
+
+def params_equal(a, b) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# --------------------------------------------------------------------------- exact resume
+
+
+def test_interrupted_and_resumed_run_is_bit_identical(tmp_path, toy_bert, toy_data, masking_collate, toy_config):
+    data, held_out = toy_data(), toy_data(16, seed=2)
+    cfg = toy_config()
+    kw = dict(config=cfg, eval_data=held_out, collate_fn=masking_collate)
+
+    straight = train(toy_bert(), data, output_dir=tmp_path / "a", **kw)
+
+    # crash in the middle of step 5: the checkpoint of step 3 is the latest one
+    crashing = CrashingData(data, limit=4 * cfg.batch_size + cfg.micro_batch_size)
+    with pytest.raises(Crash):
+        train(toy_bert(), crashing, output_dir=tmp_path / "b", **kw)
+    assert ckpt.latest_checkpoint(tmp_path / "b" / "checkpoints").name == "step-00000003"
+    # resume into a model initialised differently: the checkpoint must overwrite everything
+    resumed = train(toy_bert(seed=123), data, output_dir=tmp_path / "b", resume="latest", **kw)
+
+    assert resumed.resumed_from.name == "step-00000003"
+    assert resumed.steps == straight.steps == cfg.max_steps
+    assert straight.model.training is True and any(isinstance(m, torch.nn.Dropout) for m in straight.model.modules())
+    for (name, p), (_, q) in zip(straight.model.named_parameters(), resumed.model.named_parameters(), strict=True):
+        assert torch.equal(p, q), f"parameter {name} differs after resume"
+    untimed = lambda history: [{k: v for k, v in r.items() if k != "tokens_per_s"} for r in history]
+    assert untimed(straight.history) == untimed(resumed.history)  # losses, lrs, norms, evals: all equal
+
+
+def test_resume_without_restoring_rng_is_not_identical(tmp_path, monkeypatch, toy_bert, toy_data, masking_collate,
+                                                       toy_config):
+    """The control experiment: the test above is sensitive to the RNG state (dropout is on)."""
+    data = toy_data()
+    cfg = toy_config(eval_every=None)
+    straight = train(toy_bert(), data, config=cfg, collate_fn=masking_collate)
+    with pytest.raises(Crash):
+        train(toy_bert(), CrashingData(data, 4 * cfg.batch_size), config=cfg, collate_fn=masking_collate,
+              output_dir=tmp_path)
+    monkeypatch.setattr(ckpt, "restore_rng_state", lambda state: None)
+    resumed = train(toy_bert(), data, config=cfg, collate_fn=masking_collate, output_dir=tmp_path, resume="latest")
+    assert not params_equal(straight.model, resumed.model)
+
+
+def test_checkpoint_is_a_transformers_folder(tmp_path, toy_bert, toy_data, masking_collate, toy_config):
+    from transformers import BertForMaskedLM
+
+    result = train(toy_bert(), toy_data(), config=toy_config(), collate_fn=masking_collate, output_dir=tmp_path)
+    folder = result.checkpoint / ckpt.MODEL_DIR
+    assert (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
+    reloaded = BertForMaskedLM.from_pretrained(folder)
+    assert params_equal(result.model, reloaded)
+    # keep_checkpoints=2: steps 6 and 8 remain
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path / "checkpoints")] == ["step-00000006", "step-00000008"]
+
+
+def test_resume_auto_starts_fresh_then_resumes(tmp_path, toy_bert, toy_data, masking_collate, toy_config):
+    cfg = toy_config(max_steps=3, checkpoint_every=None, eval_every=None)
+    first = train(toy_bert(), toy_data(), config=cfg, collate_fn=masking_collate, output_dir=tmp_path, resume="auto")
+    assert first.resumed_from is None
+    again = train(toy_bert(), toy_data(), config=cfg, collate_fn=masking_collate, output_dir=tmp_path, resume="auto")
+    assert again.resumed_from.name == "step-00000003" and params_equal(first.model, again.model)
+
+
+# --------------------------------------------------------------------------- accumulation, schedule, data order
+
+
+def test_accumulation_matches_one_big_batch(toy_bert, toy_data, toy_config):
+    """Without dropout, 2 x 4 examples give the same update as 1 x 8, up to rounding."""
+    data = toy_data()
+    collate = lambda items: {**(b := torch.utils.data.default_collate(items)), "labels": b["input_ids"]}
+    one = train(toy_bert(dropout=0.0), data, config=toy_config(grad_accum_steps=1, eval_every=None), collate_fn=collate)
+    two = train(toy_bert(dropout=0.0), data, config=toy_config(grad_accum_steps=4, eval_every=None), collate_fn=collate)
+    for p, q in zip(one.model.parameters(), two.model.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+def test_loss_goes_down_and_history_has_both_splits(toy_bert, toy_data, masking_collate, toy_config):
+    data = toy_data(64)
+    result = train(toy_bert(dropout=0.0), data, eval_data=data[:16], collate_fn=masking_collate,
+                   config=toy_config(max_steps=30, lr=3e-2, eval_every=10, checkpoint_every=None))
+    train_frame, eval_frame = result.frame("train"), result.frame("eval")
+    assert list(eval_frame["step"]) == [10, 20, 30]
+    assert len(train_frame) == 30 and {"lr", "loss", "grad_norm", "tokens_per_s"} <= set(train_frame.columns)
+    assert eval_frame["loss"].iloc[-1] < eval_frame["loss"].iloc[0]
+    assert result.tokens_seen == 30 * 8 * data[0]["input_ids"].numel() and result.tokens_per_second > 0
+
+
+def test_scheduler_and_clipping_applied(toy_bert, toy_data, masking_collate, toy_config):
+    data = toy_data()
+    cfg = toy_config(eval_every=None, max_grad_norm=1e-3, schedule="linear", warmup_steps=2, max_steps=6)
+    result = train(toy_bert(), data, config=cfg, collate_fn=masking_collate)
+    lrs = result.frame()["lr"].tolist()
+    assert lrs == pytest.approx([cfg.lr * lr_factor(s, warmup_steps=2, max_steps=6) for s in range(6)])
+    assert all(g > 1e-3 for g in result.frame()["grad_norm"])  # norms are logged before clipping
+
+
+def test_loss_fn_may_return_parts(toy_bert, toy_data, masking_collate, toy_config):
+    def loss_fn(model, batch):
+        loss = default_loss(model, batch)
+        return loss, {"half": loss / 2}
+
+    result = train(toy_bert(), toy_data(), config=toy_config(max_steps=3, eval_every=None), collate_fn=masking_collate,
+                   loss_fn=loss_fn)
+    row = result.frame().iloc[-1]
+    assert row["half"] == pytest.approx(row["loss"] / 2, rel=1e-5)
+
+
+def test_train_leaves_no_accelerate_state_behind(toy_bert, toy_data, masking_collate, toy_config):
+    from accelerate.state import AcceleratorState
+
+    train(toy_bert(), toy_data(), config=toy_config(max_steps=3, eval_every=None), collate_fn=masking_collate)
+    assert AcceleratorState._shared_state == {}
+
+
+def test_notebook_launcher_two_processes_match_one(tmp_path, toy_bert, toy_data, toy_config):
+    """After train() ran in this process, notebook_launcher still starts (no Accelerator is left behind),
+    and 2 processes x 4 examples follow the same path as 1 process x 8."""
+    from accelerate import notebook_launcher
+
+    collate = lambda items: {**(b := torch.utils.data.default_collate(items)), "labels": b["input_ids"]}
+    single = train(toy_bert(dropout=0.0), toy_data(), config=toy_config(eval_every=None, grad_accum_steps=1),
+                   collate_fn=collate)
+
+    def two_process_run(output_dir):  # each forked process runs this with half the batch
+        train(toy_bert(dropout=0.0), toy_data(), config=toy_config(batch_size=4, grad_accum_steps=2, eval_every=None),
+              collate_fn=collate, output_dir=output_dir, eval_data=toy_data(10))
+
+    notebook_launcher(two_process_run, args=(str(tmp_path),), num_processes=2)
+    folder = ckpt.latest_checkpoint(tmp_path / "checkpoints")
+    assert sorted(p.name for p in (folder / "rng").iterdir()) == ["rank-0.pt", "rank-1.pt"]
+    both = toy_bert(seed=9)
+    state = ckpt.load_checkpoint(folder, model=both, restore_rng=False)
+    assert state["num_processes"] == 2 and state["examples_seen"] == 8 * single.steps
+    for p, q in zip(single.model.parameters(), both.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+def test_trackers_receive_train_and_eval_metrics(toy_bert, toy_data, masking_collate, toy_config):
+    from accelerate.tracking import GeneralTracker
+
+    class Memory(GeneralTracker):
+        name, requires_logging_directory, main_process_only = "memory", False, True
+
+        def __init__(self):
+            super().__init__()
+            self.rows, self.config = [], None
+
+        @property
+        def tracker(self):
+            return self.rows
+
+        def store_init_configuration(self, values):
+            self.config = values
+
+        def log(self, values, step=None, **kwargs):
+            self.rows.append((step, dict(values)))
+
+    memory = Memory()
+    train(toy_bert(), toy_data(), config=toy_config(max_steps=3, eval_every=None, trackers=(memory,)),
+          collate_fn=masking_collate, eval_data=toy_data(8))
+    assert memory.config["max_steps"] == "3"
+    assert [step for step, _ in memory.rows] == [1, 2, 3, 3] and "eval/loss" in memory.rows[-1][1]
+
+
+def test_tensorboard_tracker(tmp_path, toy_bert, toy_data, masking_collate, toy_config):
+    pytest.importorskip("tensorboard")
+    train(toy_bert(), toy_data(), config=toy_config(max_steps=3, trackers=("tensorboard",)), collate_fn=masking_collate,
+          eval_data=toy_data(8), output_dir=tmp_path)
+    assert any(p.name.startswith("events.out.tfevents") for p in tmp_path.rglob("*"))
+
+
+# --------------------------------------------------------------------------- bad arguments
+
+
+def test_bad_train_arguments(tmp_path, toy_bert, toy_data, masking_collate, toy_config):
+    model, data, cfg = toy_bert(), toy_data(), toy_config()
+    with pytest.raises(TypeError, match="TrainConfig"):
+        train(model, data, config={"max_steps": 3})
+    with pytest.raises(TypeError, match="support len"):
+        train(model, iter(data), config=cfg)
+    with pytest.raises(ValueError, match="fewer than one step"):
+        train(model, data[:5], config=cfg, collate_fn=masking_collate)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        train(model, data, config=cfg, resume=tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
+        train(model, data, config=cfg, output_dir=tmp_path, resume="latest")
+    with pytest.raises(ValueError, match="needs output_dir"):
+        train(model, data, config=cfg, resume="latest")
+    with pytest.raises(TypeError, match="without a 'loss'"):
+        train(model, data, config=cfg)  # no labels in the batch
+    with pytest.raises(ValueError, match="scalar tensor"):
+        train(model, data, config=cfg, collate_fn=masking_collate,
+              loss_fn=lambda m, b: m(**b).logits)
+
+
+def test_resume_with_a_different_config_is_refused(tmp_path, toy_bert, toy_data, masking_collate, toy_config):
+    data = toy_data()
+    train(toy_bert(), data, config=toy_config(max_steps=3), collate_fn=masking_collate, output_dir=tmp_path)
+    with pytest.raises(ValueError, match="lr: 0.01 -> 0.02"):
+        train(toy_bert(), data, config=toy_config(max_steps=3, lr=2e-2), collate_fn=masking_collate,
+              output_dir=tmp_path, resume="latest")
+    with pytest.raises(ValueError, match="same training data"):
+        train(toy_bert(), data[:40], config=toy_config(max_steps=3), collate_fn=masking_collate,
+              output_dir=tmp_path, resume="latest")

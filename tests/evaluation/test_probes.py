@@ -1,0 +1,58 @@
+"""sslm_utils.evaluation.probes: pooled features that ignore padding, and a probe that separates what is separable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sslm_utils.evaluation.probes import linear_probe, sentence_features
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+TEXTS = ["a good film", "a bad film", "the plot was good and the acting was good too", "bad", "good good"]
+
+
+def test_features_do_not_depend_on_the_batch(tiny_bert, wordpiece_tokenizer):
+    model, tokenizer = tiny_bert, wordpiece_tokenizer
+    together = sentence_features(model, tokenizer, TEXTS, batch_size=5)
+    alone = np.concatenate([sentence_features(model, tokenizer, [t]) for t in TEXTS])
+    assert together.shape == (5, model.config.hidden_size)
+    np.testing.assert_allclose(together, alone, atol=1e-5)  # padding is excluded from the mean
+    cls = sentence_features(model, tokenizer, TEXTS, pooling="cls")
+    assert not np.allclose(cls, together)
+    assert model.training  # the mode is restored
+
+
+def test_features_reject_bad_input(tiny_bert, wordpiece_tokenizer):
+    model, tokenizer = tiny_bert, wordpiece_tokenizer
+    with pytest.raises(TypeError, match="not one string"):
+        sentence_features(model, tokenizer, "one text")
+    with pytest.raises(ValueError, match="pooling"):
+        sentence_features(model, tokenizer, TEXTS, pooling="max")
+    with pytest.raises(ValueError, match="non-empty list"):
+        sentence_features(model, tokenizer, [])
+
+
+def test_probe_separates_separable_data():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 600)
+    x = rng.normal(size=(600, 5))
+    x[:, 0] += 3 * (2 * y - 1)  # one informative direction
+    result = linear_probe(x[:400], y[:400], x[400:], y[400:])
+    assert result.accuracy > 0.95 and result.n_test == 200
+    noise = linear_probe(rng.normal(size=(400, 5)), y[:400], rng.normal(size=(200, 5)), y[400:])
+    assert abs(noise.accuracy - 0.5) < 4 * noise.standard_error + 0.02
+    assert result.standard_error == pytest.approx(np.sqrt(result.accuracy * (1 - result.accuracy) / 200))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((np.zeros(4), [0, 1, 0, 1], np.zeros((2, 1)), [0, 1]), "must be 2-D"),
+        ((np.zeros((4, 2)), [0, 1, 0], np.zeros((2, 2)), [0, 1]), "has 4 rows"),
+        ((np.zeros((4, 2)), [0, 1, 0, 1], np.zeros((2, 3)), [0, 1]), "differ in width"),
+        ((np.zeros((4, 2)), [1, 1, 1, 1], np.zeros((2, 2)), [0, 1]), "single class"),
+    ],
+)
+def test_probe_rejects_bad_input(args, message):
+    with pytest.raises(ValueError, match=message):
+        linear_probe(*args)

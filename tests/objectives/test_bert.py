@@ -1,0 +1,67 @@
+"""sslm_utils.objectives.bert: BERT's losses and held-out metrics on a tiny BertForPreTraining."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from sslm_utils.objectives.bert import (
+    mlm_only_loss,
+    mlm_only_metrics,
+    objective_functions,
+    pretraining_loss,
+    pretraining_metrics,
+)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_loss_equals_the_library_loss(tiny_bert, mlm_batch, wordpiece_tokenizer):
+    model, batch = tiny_bert.eval(), mlm_batch
+    loss, parts = pretraining_loss(model, batch)
+    library = model(**batch).loss
+    torch.testing.assert_close(loss, library, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(parts["mlm_loss"] + parts["nsp_loss"], library, rtol=1e-5, atol=1e-6)
+    # an untrained model guesses: about ln V for MLM and ln 2 for NSP
+    assert abs(parts["mlm_loss"].item() - math.log(len(wordpiece_tokenizer))) < 0.5
+    assert abs(parts["nsp_loss"].item() - math.log(2)) < 0.3
+
+
+def test_wrapped_model_takes_the_full_forward(tiny_bert, mlm_batch):
+    model, batch = tiny_bert.eval(), mlm_batch
+
+    class Wrapper(torch.nn.Module):  # stands in for DistributedDataParallel
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+
+        def forward(self, **kw):
+            return self.module(**kw)
+
+    torch.testing.assert_close(pretraining_loss(Wrapper(model), batch)[0], pretraining_loss(model, batch)[0])
+
+
+def test_metrics_are_exact_ratios(tiny_bert, mlm_batch):
+    model, batch = tiny_bert.eval(), mlm_batch
+    metrics = pretraining_metrics(model, batch)
+    n_masked = (batch["labels"] != -100).sum().item()
+    assert metrics["mlm_loss"][1].item() == n_masked
+    assert metrics["nsp_accuracy"][1].item() == len(batch["next_sentence_label"])
+    loss, parts = pretraining_loss(model, batch)
+    assert metrics["mlm_loss"][0].item() / n_masked == pytest.approx(parts["mlm_loss"].item(), rel=1e-5)
+
+
+def test_mlm_only_loss_leaves_the_sentence_head_alone(tiny_bert, mlm_batch):
+    model, batch = tiny_bert.eval(), mlm_batch
+    loss, parts = mlm_only_loss(model, batch)
+    full, full_parts = pretraining_loss(model, batch)
+    torch.testing.assert_close(loss, full_parts["mlm_loss"])
+    loss.backward()
+    assert model.cls.seq_relationship.weight.grad is None  # no gradient reaches the NSP head
+    assert set(mlm_only_metrics(model, batch)) == {"mlm_loss", "mlm_accuracy", "loss"}
+    assert objective_functions("mlm") == (mlm_only_loss, mlm_only_metrics)
+    assert objective_functions("sop") == (pretraining_loss, pretraining_metrics)
+    with pytest.raises(ValueError, match="objective must be one of"):
+        objective_functions("nsp+sop")
