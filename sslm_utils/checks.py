@@ -19,7 +19,7 @@ def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _is_real(value) -> bool:
+def is_real(value) -> bool:
     """A plain or NumPy number (``np.float32`` included), but not a bool or a string."""
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
@@ -45,14 +45,14 @@ def optional_positive_int(name: str, value, hint: str = "") -> int | None:
 
 def positive_float(name: str, value, hint: str = "") -> float:
     """A finite number > 0 (a learning rate, a temperature)."""
-    if not _is_real(value) or not (math.isfinite(value) and value > 0):
+    if not is_real(value) or not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}. {hint}".rstrip())
     return float(value)
 
 
 def fraction(name: str, value, *, open_low: bool = False, open_high: bool = False) -> float:
     """A probability-like number in [0, 1] (``open_low``/``open_high`` exclude an end)."""
-    if not _is_real(value) or math.isnan(value):
+    if not is_real(value) or math.isnan(value):
         raise TypeError(f"{name} must be a number between 0 and 1, got {value!r} ({type(value).__name__}).")
     low_ok = value > 0 if open_low else value >= 0
     high_ok = value < 1 if open_high else value <= 1
@@ -102,3 +102,37 @@ def token_sequences(sequences, vocab_size: int | None = None) -> list[list[int]]
             raise ValueError(f"Token id {outside[0]} is outside the vocabulary of size {vocab_size} (ids run from "
                              f"0 to {vocab_size - 1}); encode the text with the tokenizer the model was built for.")
     return [list(s) for s in sequences]
+
+
+def _model_limits(config) -> tuple[int | None, int | None]:
+    """``(vocab_size, max_positions)`` of a 🤗 config (BERT or GPT-2 naming), ``None`` where it has none."""
+    vocab = getattr(config, "vocab_size", None)
+    positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    return vocab, positions
+
+
+def ids_fit_model(name: str, input_ids, config):
+    """``input_ids`` if its length fits the model's position table and every id its vocabulary.
+
+    Caught here, a wrong tokenizer or a too-long text gets a message that says
+    so, instead of torch's "size of tensor a (62) must match ... (16)" or an
+    ``IndexError`` deep inside the embedding.
+    """
+    import torch
+
+    if not isinstance(input_ids, torch.Tensor) or input_ids.numel() == 0:
+        return input_ids
+    vocab, positions = _model_limits(config)
+    if positions is not None and input_ids.shape[-1] > positions:
+        raise ValueError(
+            f"{name} has {input_ids.shape[-1]} positions, but the model has only {positions} (its position table). "
+            f"Truncate to {positions} tokens (tokenizer(..., truncation=True, max_length={positions}))."
+        )
+    low, high = int(input_ids.min()), int(input_ids.max())
+    if vocab is not None and (low < 0 or high >= vocab):
+        bad = high if high >= vocab else low
+        raise ValueError(
+            f"{name} holds token id {bad}, outside the model's vocabulary of {vocab} (ids 0 to {vocab - 1}): the "
+            "text was encoded with another tokenizer. Use the tokenizer saved with the model."
+        )
+    return input_ids

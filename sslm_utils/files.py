@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -49,3 +50,51 @@ def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
     return Path(target)
+
+
+MANIFEST = "manifest.json"
+
+
+class IntegrityError(RuntimeError):
+    """A folder's files do not match the SHA-256 manifest written beside them."""
+
+
+def write_manifest(folder: str | os.PathLike) -> Path:
+    """Record the SHA-256 of every file below ``folder`` in ``folder/manifest.json``."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+    manifest = {p.relative_to(folder).as_posix(): sha256_file(p) for p in files}
+    path = folder / MANIFEST
+    path.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+    return path
+
+
+def read_json(path: str | os.PathLike, error=ValueError, fix: str = "") -> dict:
+    """A JSON file's content, or ``error`` naming the file and ``fix`` (not a bare ``JSONDecodeError``)."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path} is missing. {fix}".rstrip()) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise error(f"{path} is not valid JSON ({err}): it was truncated or corrupted. {fix}".rstrip()) from None
+
+
+def verify_manifest(folder: str | os.PathLike, error=IntegrityError, fix: str = "") -> dict:
+    """Check every file listed in ``folder/manifest.json`` against its SHA-256; return the manifest.
+
+    Raises ``error`` naming the first file that is missing or differs, with
+    ``fix`` appended: a flipped bit or a truncated file is reported, never loaded.
+    """
+    folder = Path(folder)
+    manifest = read_json(folder / MANIFEST, error, fix)
+    if not isinstance(manifest, dict) or not manifest:
+        raise error(f"{folder / MANIFEST} lists no files. {fix}".rstrip())
+    for name, digest in manifest.items():
+        path = folder / name
+        if not path.is_file():
+            raise error(f"{path} is missing (listed in {MANIFEST}). {fix}".rstrip())
+        if sha256_file(path) != digest:
+            raise error(f"{path} does not match the SHA-256 recorded in {MANIFEST} (one of the two was corrupted "
+                        f"or truncated on disk). {fix}".rstrip())
+    return manifest

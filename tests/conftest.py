@@ -169,6 +169,24 @@ def _toy_config(**changes):
     return TrainConfig(**(base | changes))
 
 
+class Crash(RuntimeError):
+    """The simulated power cut of :class:`CrashingData`."""
+
+
+class CrashingData(list):
+    """A dataset that raises after ``limit`` item reads: a power cut in the middle of a step."""
+
+    def __init__(self, items, limit):
+        super().__init__(items)
+        self.limit, self.reads = limit, 0
+
+    def __getitem__(self, i):
+        self.reads += 1
+        if self.reads > self.limit:
+            raise Crash("simulated crash")
+        return super().__getitem__(i)
+
+
 @pytest.fixture(scope="session")
 def toy_bert():
     """Factory ``(dropout=0.1, seed=0) -> BertForMaskedLM`` over a 40-token vocabulary and 8 positions."""

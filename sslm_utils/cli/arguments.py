@@ -64,7 +64,8 @@ def _add_pretrain(commands) -> None:
                    help="micro-batches per optimizer step on each process: less memory, same optimization (default: 1)")
     p.add_argument("--lr", type=POSITIVE_FLOAT, default=None, help="peak learning rate (default: the profile's)")
     p.add_argument("--warmup-steps", type=NON_NEGATIVE_INT, default=None,
-                   help="warm-up steps (default: the profile's share of the steps)")
+                   help="warm-up steps (default: the profile's share of the steps; with --resume, the run's own, "
+                   "so --resume --steps N extends a finished run to N steps)")
     p.add_argument("--eval-every", type=POSITIVE_INT, default=None,
                    help="evaluate every N steps, and at the end (default: the profile's)")
     p.add_argument("--checkpoint-every", type=POSITIVE_INT, default=None,

@@ -13,9 +13,15 @@ import json
 import os
 import sys
 
-from ..engine.checkpoints import latest_checkpoint, save_model_weights
+from ..engine.checkpoints import (
+    CheckpointError,
+    latest_checkpoint,
+    read_trainer_state,
+    resolve_checkpoint,
+    save_model_weights,
+)
 from ..engine.config import resolve_mixed_precision
-from ..engine.loop import CHECKPOINT_SUBDIR
+from ..engine.guards import CHECKPOINT_SUBDIR
 from ..profiles import get_profile
 from ..zoo.bert import pretrain_config, train_bert
 from ..zoo.gpt import gpt_train_config, train_gpt
@@ -154,8 +160,27 @@ def _finish_distributed() -> None:
         dist.destroy_process_group()
 
 
+def keep_warmup_when_extending(args) -> None:
+    """``--resume --steps N`` continues a run for longer: keep the warm-up the run was started with.
+
+    The warm-up is otherwise derived from ``--steps``, and a resumed run must
+    keep its schedule's settings; so without ``--warmup-steps`` the saved one
+    is used. The decay then stretches to the new last step (the learning rate
+    jumps up a little at the resume), which the engine warns about.
+    """
+    if args.resume is None or args.steps is None or args.warmup_steps is not None:
+        return
+    try:
+        found = resolve_checkpoint(args.output_dir / CHECKPOINT_SUBDIR, args.resume)
+        saved = read_trainer_state(found) if found is not None else {}
+    except (CheckpointError, FileNotFoundError):
+        return  # _check_resume and train() explain, with the fix
+    args.warmup_steps = saved.get("config", {}).get("warmup_steps")
+
+
 def run_pretrain(args, parser: argparse.ArgumentParser) -> int:
     """Check the flags, train with the chapter's function, save the final model; returns the exit status."""
+    keep_warmup_when_extending(args)
     try:
         profile = resolve_profile(args)
     except ValueError as err:  # e.g. --warmup-steps not below --steps

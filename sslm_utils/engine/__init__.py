@@ -12,6 +12,8 @@ from the subpackage too):
 - ``rng_state``: every random generator's state, captured and restored, so a resumed run draws what an uninterrupted
   one would.
 - ``checkpoints``: checkpoints that survive a crash and resume a run exactly.
+- ``guards``: what ``train`` checks before the first step (arguments, the checkpoint folder, the first batch, a
+  resume's compatibility) and while it runs (a loss that turns NaN).
 - ``loop``: the book's one training loop, on Accelerate, with exact resume.
 - ``measure``: measure what a call costs: wall-clock time, bytes allocated, and growth exponents.
 """
@@ -29,12 +31,15 @@ from .checkpoints import (
     MODEL_DIR,
     STATE_FILE,
     CheckpointError,
+    config_changes,
     latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
     load_model_weights,
+    newest_verified_checkpoint,
     prune_checkpoints,
     read_trainer_state,
+    remove_stale_temporaries,
     resolve_checkpoint,
     save_checkpoint,
     save_model_weights,
@@ -52,8 +57,11 @@ from .eval_loop import (
     evaluate,
     evaluation_batches,
 )
-from .loop import (
+from .guards import (
     CHECKPOINT_SUBDIR,
+    TrainingDivergedError,
+)
+from .loop import (
     TrainResult,
     train,
 )
@@ -111,10 +119,14 @@ __all__ = [
     "load_model_weights",
     "verify_checkpoint",
     "prune_checkpoints",
+    "remove_stale_temporaries",
+    "newest_verified_checkpoint",
+    "config_changes",
     "save_checkpoint",
     "read_trainer_state",
     "load_checkpoint",
     "CHECKPOINT_SUBDIR",
+    "TrainingDivergedError",
     "TrainResult",
     "train",
     "seconds",

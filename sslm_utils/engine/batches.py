@@ -11,12 +11,16 @@ from collections.abc import Mapping
 
 import torch
 
+from .. import checks
 from .config import TrainConfig
 
 
 def steps_per_epoch(n_examples: int, batch_size: int, num_processes: int = 1) -> int:
     """Optimizer steps in one pass; the incomplete last global batch is dropped
     so that every step sees the same number of examples."""
+    checks.non_negative_int("n_examples", n_examples)
+    checks.positive_int("batch_size", batch_size, "It counts examples per step on one process.")
+    checks.positive_int("num_processes", num_processes)
     return n_examples // (batch_size * num_processes)
 
 

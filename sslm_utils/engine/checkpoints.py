@@ -21,8 +21,12 @@ Why folders appear atomically: everything is written into a hidden
 renamed into place (``os.replace`` is atomic on one filesystem). The
 ``latest`` pointer is a one-line file replaced the same way. A crash at any
 moment therefore leaves either the previous complete checkpoint or the new
-complete one, never a half-written "latest"; leftover ``.tmp-*`` folders are
-ignored and removed by the next save.
+complete one, never a half-written "latest"; leftover ``.tmp-*`` folders and
+``.latest.*.tmp`` files are ignored and removed by the next save.
+
+What survives damage after the write: pruning always keeps one checkpoint
+besides the newest, and ``resume="latest"``/``"auto"`` fall back (with a
+warning) to the newest checkpoint whose files still match their SHA-256.
 """
 
 from __future__ import annotations
@@ -31,18 +35,16 @@ import json
 import os
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import torch
 
 from .. import checks
-from ..files import atomic_write_bytes, sha256_file
+from ..files import MANIFEST, IntegrityError, atomic_write_bytes, read_json, verify_manifest, write_manifest
 from .rng_state import capture_rng_state, restore_rng_state
 
 LATEST = "latest"
-
-
-MANIFEST = "manifest.json"
 
 
 STATE_FILE = "trainer_state.json"
@@ -54,8 +56,14 @@ MODEL_DIR = "model"
 _STEP_DIR = re.compile(r"^step-(\d{8})$")
 
 
-class CheckpointError(RuntimeError):
+MIN_KEPT = 2  # the newest checkpoint and one fallback, in case the newest is damaged later
+
+
+class CheckpointError(IntegrityError):
     """A checkpoint is missing, incomplete or corrupted."""
+
+
+_DAMAGED_FIX = "Delete this checkpoint folder and resume from an earlier one (resume='auto' falls back by itself)."
 
 
 def step_dir_name(step: int) -> str:
@@ -100,13 +108,14 @@ def resolve_checkpoint(root: str | os.PathLike | None, resume) -> Path | None:
                 f"resume={resume!r} needs output_dir (where the checkpoints are); pass output_dir=... "
                 "or give resume the path of a checkpoint folder."
             )
-        found = latest_checkpoint(root)
-        if found is None and resume != "auto":
+        if not list_checkpoints(root):
+            if resume == "auto":
+                return None
             raise FileNotFoundError(
                 f"resume={resume!r} but there is no complete checkpoint under {root}. "
                 "Start a fresh run with resume=False, or use resume='auto' to resume only when one exists."
             )
-        return found
+        return newest_verified_checkpoint(root)
     if not isinstance(resume, (str, os.PathLike)):
         raise TypeError(f"resume must be False, True, 'latest', 'auto' or a path, got {type(resume).__name__}.")
     path = Path(resume)
@@ -123,6 +132,26 @@ def resolve_checkpoint(root: str | os.PathLike | None, resume) -> Path | None:
             "it may be a checkpoint whose write was interrupted. Resume from an earlier checkpoint."
         )
     return inner
+
+
+def newest_verified_checkpoint(root: str | os.PathLike) -> Path:
+    """The newest checkpoint under ``root`` whose files match their SHA-256, warning about each newer one that
+    does not; :class:`CheckpointError` if none does."""
+    damaged = []
+    for folder in reversed(list_checkpoints(root)):
+        try:
+            verify_checkpoint(folder)
+        except CheckpointError as err:
+            damaged.append(f"{folder.name}: {err}")
+            continue
+        if damaged:
+            warnings.warn(f"Resuming from {folder.name}, the newest checkpoint that verifies; skipped the damaged "
+                          + "; ".join(damaged), stacklevel=3)
+        return folder
+    raise CheckpointError(
+        f"No checkpoint under {root} passes its SHA-256 check ({'; '.join(damaged)}). Start again with "
+        f"train(..., overwrite=True) (or delete {root}); the damaged files cannot be trusted."
+    )
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -187,7 +216,13 @@ def load_model_weights(model, folder: str | os.PathLike) -> None:
         raise CheckpointError(
             f"No model.safetensors in {folder}; sharded or .bin checkpoints are not supported here."
         )
-    missing, unexpected = load_model(model, str(file), strict=False)
+    try:
+        missing, unexpected = load_model(model, str(file), strict=False)
+    except RuntimeError as err:  # a tensor of another shape: a wider, deeper or re-vocabularied model
+        raise CheckpointError(
+            f"The weights in {file} do not fit this model ({str(err).splitlines()[-1].strip()}). Resume with the "
+            "same architecture and config that wrote the checkpoint, or start a new run in another output_dir."
+        ) from None
     # keys tied to another weight (e.g. BERT's decoder = word embeddings) are saved once
     missing = [k for k in missing if not _is_tied(model, k)]
     if missing or unexpected:
@@ -203,36 +238,33 @@ def _is_tied(model, key: str) -> bool:
     return any(k != key and v.data_ptr() == ptr for k, v in state.items())
 
 
-def _write_manifest(folder: Path) -> None:
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
-    manifest = {str(p.relative_to(folder)).replace(os.sep, "/"): sha256_file(p) for p in files}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-
-
 def verify_checkpoint(folder: str | os.PathLike) -> None:
-    """Raise :class:`CheckpointError` unless every file matches its recorded SHA-256."""
+    """Raise :class:`CheckpointError` unless every file matches its recorded SHA-256 (manifest checked first)."""
     folder = Path(folder)
-    spec = folder / MANIFEST
-    if not spec.is_file():
-        raise CheckpointError(f"{folder} has no {MANIFEST}: it is not a complete checkpoint.")
-    for name, digest in json.loads(spec.read_text(encoding="utf-8")).items():
-        path = folder / name
-        if not path.is_file():
-            raise CheckpointError(f"Checkpoint {folder} lacks {name}; resume from an earlier checkpoint.")
-        if sha256_file(path) != digest:
-            raise CheckpointError(
-                f"{name} in {folder} fails its SHA-256 check (corrupted on disk?); "
-                "delete this checkpoint folder and resume from an earlier one."
-            )
+    if not (folder / MANIFEST).is_file():
+        raise CheckpointError(f"{folder} has no {MANIFEST}: it is not a complete checkpoint. {_DAMAGED_FIX}")
+    verify_manifest(folder, CheckpointError, _DAMAGED_FIX)
+
+
+def remove_stale_temporaries(root: str | os.PathLike) -> None:
+    """Delete what a crash mid-save leaves behind: ``.tmp-step-*`` folders and ``.latest.*.tmp`` files."""
+    root = Path(root)
+    for tmp in root.glob(".tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    for tmp in root.glob(f".{LATEST}.*.tmp"):
+        tmp.unlink(missing_ok=True)
 
 
 def prune_checkpoints(root: str | os.PathLike, keep_last: int) -> list[Path]:
-    """Delete all but the newest ``keep_last`` checkpoints, and stale temp folders."""
+    """Delete all but the newest ``max(keep_last, 2)`` checkpoints, and stale temporaries.
+
+    At least two stay, so a newest checkpoint damaged after its write still
+    leaves a verified one to resume from.
+    """
     root = Path(root)
     removed = []
-    for tmp in root.glob(".tmp-*"):
-        shutil.rmtree(tmp, ignore_errors=True)
-    for old in list_checkpoints(root)[:-keep_last]:
+    remove_stale_temporaries(root)
+    for old in list_checkpoints(root)[: -max(keep_last, MIN_KEPT)]:
         shutil.rmtree(old, ignore_errors=True)
         removed.append(old)
     return removed
@@ -257,6 +289,7 @@ def save_checkpoint(
     other before the rename. ``model`` should be the unwrapped model.
     """
     checks.positive_int("keep_last", keep_last, "It counts the checkpoints to keep.")
+    checks.non_negative_int("step", step, "It names the checkpoint folder step-<step>.")
     root = Path(root)
     final = root / step_dir_name(step)
     tmp = root / f".tmp-{step_dir_name(step)}"
@@ -281,7 +314,7 @@ def save_checkpoint(
         (tmp / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
     wait()
     if is_main:
-        _write_manifest(tmp)
+        write_manifest(tmp)
         _fsync_tree(tmp)
         if final.exists():  # re-saving a step (e.g. after a resume): replace it whole
             shutil.rmtree(final)
@@ -297,7 +330,7 @@ def read_trainer_state(folder: str | os.PathLike) -> dict:
     path = Path(folder) / STATE_FILE
     if not path.is_file():
         raise CheckpointError(f"{folder} has no {STATE_FILE}; it is not a checkpoint written by train().")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(path, CheckpointError, _DAMAGED_FIX)
 
 
 def load_checkpoint(
@@ -334,3 +367,18 @@ def load_checkpoint(
             )
         restore_rng_state(torch.load(rng_file, weights_only=True))
     return read_trainer_state(folder)
+
+
+_CONFIG_METADATA = {"transformers_version", "_name_or_path", "architectures", "torch_dtype", "dtype",
+                    "_attn_implementation_autoset"}
+
+
+def config_changes(model, folder: str | os.PathLike) -> dict:
+    """``{key: (saved, now)}`` for every ``model.config`` value that differs from the one in the checkpoint
+    ``folder`` (metadata such as the library version ignored); ``{}`` for a model without a config."""
+    saved_file = Path(folder) / MODEL_DIR / "config.json"
+    if not (hasattr(model, "config") and hasattr(model.config, "to_dict") and saved_file.is_file()):
+        return {}
+    saved, now = read_json(saved_file, CheckpointError, _DAMAGED_FIX), model.config.to_dict()
+    keys = (saved.keys() & now.keys()) - _CONFIG_METADATA
+    return {k: (saved[k], now[k]) for k in sorted(keys) if saved[k] != now[k]}

@@ -49,7 +49,7 @@ class TrainConfig:
     eval_batch_size: int | None = None  # None: batch_size
     log_every: int = 1
     checkpoint_every: int | None = None  # None: one checkpoint, at the end
-    keep_checkpoints: int = 2
+    keep_checkpoints: int = 2  # the newest N stay on disk; never fewer than 2, so a damaged newest has a fallback
     seed: int = 0
     mixed_precision: str = "auto"  # auto: bf16 on Ampere+, fp16 on older CUDA GPUs, no on CPU
     cpu: bool = False  # force the CPU even when a GPU is present
@@ -70,8 +70,13 @@ class TrainConfig:
             )
         if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive finite number, got {self.lr!r}.")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
+        if not checks.is_real(self.weight_decay) or self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be a number >= 0, got {self.weight_decay!r}.")
+        checks.positive_float("eps", self.eps, "Adam's eps keeps the update finite; 1e-8 is the usual value.")
+        if (not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2
+                or not all(checks.is_real(b) and 0 <= b < 1 for b in self.betas)):
+            raise ValueError(f"betas must be two numbers in [0, 1) (Adam's decay rates), e.g. (0.9, 0.999); "
+                             f"got {self.betas!r}.")
         checks.non_negative_int("warmup_steps", self.warmup_steps)
         if self.warmup_steps >= self.max_steps:
             raise ValueError(

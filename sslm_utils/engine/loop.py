@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,21 +35,21 @@ import torch
 from torch.utils.data import default_collate
 
 from ..repro import set_seed
-from .batches import check_dataset, count_tokens, epoch_plan, steps_per_epoch, to_device
-from .checkpoints import load_checkpoint, read_trainer_state, resolve_checkpoint, save_checkpoint
+from .batches import count_tokens, epoch_plan, steps_per_epoch, to_device
+from .checkpoints import load_checkpoint, read_trainer_state, resolve_checkpoint, save_checkpoint, verify_checkpoint
 from .config import TrainConfig, resolve_mixed_precision
 from .eval_loop import evaluate
+from .guards import (
+    check_arguments,
+    check_finite,
+    check_first_batch,
+    check_resume_compatible,
+    checkpoint_root,
+    claim_checkpoint_root,
+    warn_about_model_changes,
+)
 from .losses import as_float, default_loss, split_loss
 from .optimization import make_optimizer, make_scheduler
-
-CHECKPOINT_SUBDIR = "checkpoints"
-
-
-# Fields that shape the trajectory: a resumed run must use the same values.
-_RESUME_FIELDS = (
-    "batch_size", "grad_accum_steps", "lr", "weight_decay", "betas", "eps",
-    "warmup_steps", "schedule", "max_grad_norm", "seed",
-)
 
 
 @dataclass
@@ -121,35 +120,6 @@ def _release_accelerator(accelerator) -> None:
         GradientState._reset_state()
 
 
-def _check_resume_compatible(saved: dict, config: TrainConfig, n_train: int, world: int) -> None:
-    old = saved.get("config", {})
-    diffs = {k: (old.get(k), getattr(config, k)) for k in _RESUME_FIELDS if k in old}
-    diffs = {k: v for k, v in diffs.items() if (list(v[0]) if isinstance(v[0], (list, tuple)) else v[0])
-             != (list(v[1]) if isinstance(v[1], tuple) else v[1])}
-    if diffs:
-        pretty = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diffs.items())
-        raise ValueError(
-            f"The checkpoint was written with a different config ({pretty}); resuming would not continue "
-            "the same run. Pass the original TrainConfig, or start a new run in another output_dir."
-        )
-    if saved.get("n_train") != n_train:
-        raise ValueError(
-            f"The checkpoint's run trained on {saved.get('n_train')} examples, this call passes {n_train}; "
-            "resume with the same training data."
-        )
-    if saved.get("num_processes", 1) != world:
-        raise ValueError(
-            f"The checkpoint was written by {saved.get('num_processes')} processes, this run has {world}; "
-            "resume with the same number of processes."
-        )
-    if old.get("max_steps") not in (None, config.max_steps):
-        warnings.warn(
-            f"max_steps changed from {old['max_steps']} to {config.max_steps}: the learning-rate schedule "
-            "changes with it, so the result will not match an uninterrupted run of either length.",
-            stacklevel=3,
-        )
-
-
 def _train_step(model, optimizer, scheduler, accelerator, data, micro_batches, collate, loss_fn, config):
     """One optimizer step over ``grad_accum_steps`` micro-batches; returns the numbers to log."""
     losses, extras, tokens, grad_norm = [], {}, 0, float("nan")
@@ -194,6 +164,7 @@ def train(
     compute_metrics: Callable | None = None,
     output_dir: str | Path | None = None,
     resume=False,
+    overwrite: bool = False,
     tokenizer=None,
     accelerator=None,
 ) -> TrainResult:
@@ -209,18 +180,17 @@ def train(
     With ``output_dir``, checkpoints go to ``output_dir/checkpoints`` every
     ``config.checkpoint_every`` steps and at the end; ``resume`` is ``False``,
     ``"latest"`` (or ``True``), ``"auto"`` (resume if a checkpoint exists) or
-    a checkpoint path. ``tokenizer`` is saved beside the weights.
+    a checkpoint path. A fresh run refuses an ``output_dir`` that already holds
+    checkpoints (they would be mixed with, and pruned by, the new ones) unless
+    ``overwrite=True``, which deletes them first. ``tokenizer`` is saved beside
+    the weights. Every argument is checked before the first step.
     """
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}.")
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
-    n_train = check_dataset(train_data, "train_data")
-    if eval_data is not None:
-        check_dataset(eval_data, "eval_data")
-    output_dir = Path(output_dir) if output_dir is not None else None
-    root = output_dir / CHECKPOINT_SUBDIR if output_dir is not None else None
+    n_train = check_arguments(model, train_data, config, eval_data, collate_fn, eval_collate_fn, loss_fn,
+                               compute_metrics)
+    root = checkpoint_root(output_dir)
     start_from = resolve_checkpoint(root, resume)  # fails fast, before any work
+    claim_checkpoint_root(root, start_from, overwrite)
+    check_first_batch(model, train_data, collate_fn or default_collate, config)
 
     created = accelerator is None
     if created:
@@ -247,9 +217,12 @@ def _start_state(start_from, bare, optimizer, scheduler, config, n_train: int, w
     """A fresh run's counters (and its seeded generators), or everything a checkpoint restores."""
     state = {"step": 0, "history": [], "tokens_seen": 0, "examples_seen": 0, "train_time_s": 0.0}
     if start_from is not None:
+        verify_checkpoint(start_from)  # before reading anything from it
         saved = read_trainer_state(start_from)
-        _check_resume_compatible(saved, config, n_train, world)
-        state.update(load_checkpoint(start_from, model=bare, optimizer=optimizer, scheduler=scheduler, rank=rank))
+        check_resume_compatible(saved, config, n_train, world)
+        warn_about_model_changes(bare, start_from)
+        state.update(load_checkpoint(start_from, model=bare, optimizer=optimizer, scheduler=scheduler, rank=rank,
+                                     verify=False))
     else:
         set_seed(config.seed + rank, deterministic=False)  # dropout and masking start from the seed
     return state
@@ -288,6 +261,8 @@ def _run(model, data, config, accelerator, *, eval_data, collate, eval_collate, 
                                   loss_fn, config)
         elapsed = time.perf_counter() - tic
         step += 1
+        if not accelerator.optimizer_step_was_skipped:  # fp16 loss scaling skips overflowing steps by design
+            check_finite(row, step, config, last_ckpt)
         state["tokens_seen"] += tokens
         state["examples_seen"] += config.batch_size * world
         state["train_time_s"] += elapsed

@@ -16,13 +16,6 @@ from ..engine.eval_loop import eval_mode
 from ..objectives.bert import pretraining_logits
 
 
-def _check_fits(model, n_tokens: int, what: str) -> None:
-    """A clear error, instead of torch's size mismatch, when ``n_tokens`` exceed the model's positions."""
-    limit = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
-    if limit is not None and n_tokens > limit:
-        raise ValueError(f"{what} has {n_tokens} tokens but the model reads at most {limit}; shorten it.")
-
-
 @torch.no_grad()
 def fill_mask(model, tokenizer, text: str, top_k: int = 5) -> list[list[tuple[str, float]]]:
     """The ``top_k`` guesses (token, probability) for every ``[MASK]`` in ``text``."""
@@ -33,7 +26,7 @@ def fill_mask(model, tokenizer, text: str, top_k: int = 5) -> list[list[tuple[st
         raise ValueError(f"top_k={top_k} exceeds the vocabulary of {len(tokenizer)} tokens; ask for fewer.")
     device = next(model.parameters()).device
     enc = tokenizer(text, return_tensors="pt").to(device)
-    _check_fits(model, enc["input_ids"].shape[1], "text")
+    checks.ids_fit_model("text", enc["input_ids"], model.config)
     with eval_mode(model):
         logits = model(**enc).prediction_logits[0]  # (L, V)
     where = (enc["input_ids"][0] == tokenizer.mask_token_id).nonzero().flatten()
@@ -53,6 +46,7 @@ def masked_token_nll(model, batch: dict, chunk: int = 64) -> torch.Tensor:
     can be compared token by token (:func:`~sslm_utils.evaluation.statistics.paired_difference`).
     """
     checks.positive_int("chunk", chunk)
+    checks.ids_fit_model("batch['input_ids']", batch["input_ids"], model.config)
     device = next(model.parameters()).device
     losses = []
     with eval_mode(model):
@@ -84,7 +78,7 @@ def token_log_probs(model, blocks: torch.Tensor, batch_size: int = 32) -> torch.
     """ln p(token t + 1 | tokens ≤ t within its block), for every block, in order: ``(n_blocks, L - 1)``."""
     checks.tensor("blocks", blocks, min_dim=2)
     checks.positive_int("batch_size", batch_size)
-    _check_fits(model, blocks.shape[1], "each block")
+    checks.ids_fit_model("blocks", blocks, model.config)
     device = next(model.parameters()).device
     out = []
     with eval_mode(model):
@@ -105,6 +99,7 @@ def generate_text(model, tokenizer, prompt: str, *, max_new_tokens: int = 40, do
         checks.positive_float("temperature", temperature)
     device = next(model.parameters()).device
     ids = torch.tensor([tokenizer(prompt, add_special_tokens=False)["input_ids"]], device=device)
+    checks.ids_fit_model("prompt", ids, model.config)
     room = model.config.n_positions - ids.shape[1]
     if room < 1:
         raise ValueError(f"The prompt has {ids.shape[1]} tokens, no room left in {model.config.n_positions}.")

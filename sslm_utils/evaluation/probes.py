@@ -64,6 +64,7 @@ def sentence_features(model, tokenizer, texts: Sequence[str], *, pooling: str = 
             batch = [texts[i] for i in order[start : start + batch_size]]
             enc = tokenizer(batch, padding=True, truncation=True, max_length=max_length,
                             return_tensors="pt").to(device)
+            checks.ids_fit_model("the encoded texts", enc["input_ids"], encoder.config)
             hidden = encoder(**enc).last_hidden_state  # (batch, seq, hidden)
             if pooling == "cls":
                 pooled = hidden[:, 0]  # (batch, hidden)

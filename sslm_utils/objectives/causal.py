@@ -79,6 +79,8 @@ def shift_for_next_token(logits: torch.Tensor, labels: torch.Tensor) -> tuple[to
 
 def causal_lm_loss(model, batch):
     """Mean next-token cross-entropy (nats); equals ``model(**batch).loss`` of a transformers causal LM."""
+    if hasattr(model, "config"):
+        checks.ids_fit_model("batch['input_ids']", batch["input_ids"], model.config)
     out = model(input_ids=batch["input_ids"])
     logits, targets = shift_for_next_token(out.logits, batch.get("labels", batch["input_ids"]))
     return F.cross_entropy(logits.float(), targets, ignore_index=IGNORE_INDEX)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from .. import checks
 from ..models.configs import electra_configs
 from .labels import IGNORE_INDEX
 
@@ -45,8 +46,10 @@ def sample_from_logits(logits: torch.Tensor, *, temperature: float = 1.0,
     probabilities) draws exactly from the distribution and, on the CPU, is
     several times faster than ``torch.multinomial`` over a large vocabulary.
     """
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature!r}.")
+    checks.positive_float("temperature", temperature)
+    if torch.isnan(logits).any() or not torch.isfinite(logits).any(-1).all():
+        raise ValueError("logits hold a NaN, or a row with no finite value, so there is no distribution to sample "
+                         "from; the model that produced them has diverged (check its loss and learning rate).")
     probs = F.softmax(logits.float() / temperature, dim=-1)
     flat = probs.reshape(-1, probs.shape[-1])  # (rows, vocab)
     cdf = flat.cumsum(-1)  # (rows, vocab)

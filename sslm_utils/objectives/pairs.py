@@ -58,6 +58,7 @@ def truncate_pair(a: list[int], b: list[int], max_tokens: int) -> tuple[list[int
     A loses tokens at its *start* and B at its *end*, so the junction between
     them — the very thing NSP and SOP ask about — stays intact.
     """
+    checks.positive_int("max_tokens", max_tokens, "It is the room left for both segments together.")
     a, b = list(a), list(b)
     while len(a) + len(b) > max_tokens:
         if len(a) > len(b):

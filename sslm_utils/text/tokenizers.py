@@ -37,6 +37,9 @@ def _check_training_args(texts, vocab_size: int, min_frequency: int, n_special: 
     texts = list(texts)
     if not texts or not all(isinstance(t, str) for t in texts):
         raise ValueError("texts must be a non-empty iterable of strings.")
+    if not any(t.strip() for t in texts):
+        raise ValueError("texts hold only whitespace, so there is nothing to learn a vocabulary from; check that "
+                         "the corpus was read correctly (the right column, the right file).")
     if not isinstance(vocab_size, int) or vocab_size <= n_special:
         raise ValueError(
             f"vocab_size must be an int larger than the {n_special} special tokens, got {vocab_size!r}."
@@ -53,6 +56,14 @@ def check_vocab_size(wrapped, expected: int) -> None:
             "In transformers 5, BertTokenizerFast(vocab_file=...) silently drops the vocabulary; "
             "build it with BertTokenizer(vocab=path) or AutoTokenizer.from_pretrained(folder)."
         )
+
+
+def _fit(tok: Tokenizer, trainer_class, texts: list[str], vocab_size: int, min_frequency: int, special_tokens,
+         **extra) -> None:
+    """Train ``tok`` in place with a quiet ``tokenizers`` trainer (the special tokens get the first ids)."""
+    trainer = trainer_class(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=list(special_tokens),
+                            show_progress=False, **extra)
+    tok.train_from_iterator(texts, trainer)
 
 
 def train_wordpiece(
@@ -75,13 +86,7 @@ def train_wordpiece(
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size,
-        min_frequency=min_frequency,
-        special_tokens=list(BERT_SPECIAL_TOKENS),
-        show_progress=False,
-    )
-    tok.train_from_iterator(texts, trainer)
+    _fit(tok, trainers.WordPieceTrainer, texts, vocab_size, min_frequency, BERT_SPECIAL_TOKENS)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
@@ -107,14 +112,8 @@ def train_bpe(texts: Iterable[str], vocab_size: int, *, min_frequency: int = 2):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        min_frequency=min_frequency,
-        special_tokens=list(GPT_SPECIAL_TOKENS),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(texts, trainer)
+    _fit(tok, trainers.BpeTrainer, texts, vocab_size, min_frequency, GPT_SPECIAL_TOKENS,
+         initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     eot = GPT_SPECIAL_TOKENS[0]
     wrapped = PreTrainedTokenizerFast(
         tokenizer_object=tok, bos_token=eot, eos_token=eot, pad_token=eot, model_max_length=MAX_LENGTH

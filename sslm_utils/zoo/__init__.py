@@ -6,6 +6,7 @@ from the subpackage too):
 - ``cache``: one cache for the book's trained models, and the one train-or-load helper every chapter uses.
 - ``bert``: the book's BERT (lesson 3.1): from the speeches to a cached, pretrained ``BertForPreTraining``.
 - ``gpt``: the book's GPT (lesson 3.2): causal language modelling on the same speeches, with the same engine.
+- ``reference``: the reference models shipped with the package: loaded only after every file matches its SHA-256.
 """
 
 from .bert import (
@@ -42,8 +43,16 @@ from .gpt import (
     pretrained_gpt,
     train_gpt,
 )
+from .reference import (
+    REFERENCE_ROOT,
+    load_reference,
+    reference_names,
+)
 
 __all__ = [
+    "REFERENCE_ROOT",
+    "load_reference",
+    "reference_names",
     "PretrainedModel",
     "cache_key",
     "model_dir",

@@ -3,8 +3,11 @@
 A model is cached under ``sslm_utils.data.cache_dir()/models/<key>``, where the
 key hashes every profile section that changes what gets trained (and the
 recipe's version, objective and seed), so a changed profile never loads a
-stale model. A trained model is written to a temporary folder and renamed into
-place: the entry appears whole or not at all.
+stale model. A trained model is written to a temporary folder, with a SHA-256
+manifest of its files, and renamed into place: the entry appears whole or not
+at all. Every load checks the manifest first; a damaged entry (a flipped bit,
+a truncated file) is never loaded but trained again, which gives the same
+model back because every run here is deterministic.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +26,7 @@ import torch
 from ..data.corpora import load_sotu
 from ..data.wheels import cache_dir
 from ..engine.checkpoints import save_model_weights
+from ..files import IntegrityError, verify_manifest, write_manifest
 from ..text.tokenizers import load_tokenizer
 
 
@@ -57,8 +62,13 @@ def model_dir(key: str) -> Path:
     return cache_dir() / "models" / key
 
 
+def _rebuild_fix(folder: Path) -> str:
+    return f"Delete {folder} and run again to rebuild it (training is deterministic, so the same model comes back)."
+
+
 def load_cached(folder: Path, model_class, result_class=PretrainedModel) -> PretrainedModel:
-    """Read a cache entry written by :func:`store_trained`."""
+    """Read a cache entry written by :func:`store_trained`, after checking every file's SHA-256."""
+    verify_manifest(folder, IntegrityError, _rebuild_fix(folder))
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     model = model_class.from_pretrained(folder / "model")
     return result_class(model, load_tokenizer(folder / "model"), meta["history"], meta["info"], from_cache=True)
@@ -78,6 +88,7 @@ def store_trained(folder: Path, model, tokenizer, history: list[dict], info: dic
     shutil.rmtree(tmp, ignore_errors=True)
     save_model_weights(model, tmp / "model", tokenizer)
     (tmp / "meta.json").write_text(json.dumps({"history": history, "info": info}), encoding="utf-8")
+    write_manifest(tmp)
     if folder.exists():
         shutil.rmtree(folder)
     os.replace(tmp, folder)  # the cache entry appears whole or not at all
@@ -90,10 +101,14 @@ def train_or_load(folder: Path, profile, train_fn: Callable, model_class, result
     ``train_fn(run_dir)`` trains deterministically with checkpoints in
     ``run_dir`` (so an interrupted first run resumes instead of restarting) and
     returns ``(model, result, data)``; the model, tokenizer, history and run
-    info are then stored in ``folder`` and the checkpoints removed.
+    info are then stored in ``folder`` and the checkpoints removed. A cached
+    entry that fails its checksums is trained again, with a warning.
     """
     if folder.is_dir() and not retrain:
-        return load_cached(folder, model_class, result_class)
+        try:
+            return load_cached(folder, model_class, result_class)
+        except IntegrityError as err:
+            warnings.warn(f"The cached model is damaged and is trained again: {err}", stacklevel=3)
     run_dir = folder.parent / f".run-{folder.name}"
     if retrain:
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -102,6 +117,16 @@ def train_or_load(folder: Path, profile, train_fn: Callable, model_class, result
     store_trained(folder, model, data.tokenizer, result.history, info)
     shutil.rmtree(run_dir, ignore_errors=True)
     return result_class(model, data.tokenizer, result.history, info, from_cache=False)
+
+
+def _intact(folder: Path) -> bool:
+    """Whether ``folder`` matches its manifest; if not, say so (the caller then rebuilds it)."""
+    try:
+        verify_manifest(folder, IntegrityError, "It is rebuilt now.")
+    except IntegrityError as err:
+        warnings.warn(str(err), stacklevel=3)
+        return False
+    return True
 
 
 def cached_tokenizer(profile, kind: str, train_fn, trained_with: Path, corpus=None):
@@ -116,16 +141,18 @@ def cached_tokenizer(profile, kind: str, train_fn, trained_with: Path, corpus=No
     written to a temporary folder and renamed into place.
     """
     folder = cache_dir() / "tokenizers" / f"ch03-{kind}-{_digest(profile.tokenizer.as_dict())}"
-    if (Path(trained_with) / "tokenizer.json").is_file():
+    if (Path(trained_with) / "tokenizer.json").is_file() and _intact(Path(trained_with).parent):
         return load_tokenizer(trained_with)
-    if folder.is_dir():
+    if folder.is_dir() and _intact(folder):
         return load_tokenizer(folder)
+    shutil.rmtree(folder, ignore_errors=True)
     texts = (corpus or load_sotu())["train"]["text"]
     if profile.tokenizer.train_docs is not None:
         texts = texts[: profile.tokenizer.train_docs]
     tokenizer = train_fn(texts, profile.tokenizer.vocab_size)
     tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}"
     tokenizer.save_pretrained(tmp)
+    write_manifest(tmp)
     try:
         os.replace(tmp, folder)  # appears whole; if another process won the race, use its copy
     except OSError:

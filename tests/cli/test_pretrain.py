@@ -127,3 +127,21 @@ def test_the_cli_and_the_notebook_function_give_the_same_weights(model, tmp_path
 
     other, _, _ = (train_gpt if model == "gpt" else train_bert)(profile, seed=4, progress=False)
     assert not all(torch.equal(ours[k], v) for k, v in other.state_dict().items())  # the seed matters
+
+
+# --------------------------------------------------------------------------- training longer
+
+
+def test_resume_with_more_steps_keeps_the_runs_warmup(tmp_path, isolated_cache, monkeypatch):
+    """The warm-up is derived from --steps, so without this a longer resumed run would change its schedule and be
+    refused; with --resume the run's own warm-up is kept, and only an explicit --warmup-steps overrides it."""
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    out = tmp_path / "run"
+    assert main(["pretrain", *SMALL, "--warmup-steps", "1", "--output-dir", str(out)]) == 0
+    longer = [a if a != "2" else "3" for a in SMALL]
+    with pytest.warns(UserWarning, match="max_steps changed from 2 to 3"):
+        assert main(["pretrain", *longer, "--resume", "--output-dir", str(out)]) == 0
+    info = json.loads((out / INFO_FILE).read_text())
+    assert info["steps"] == 3 and info["config"]["warmup_steps"] == 1 and info["profile"]["bert"]["warmup_steps"] == 1
+    assert main(["pretrain", *[a if a != "2" else "4" for a in SMALL], "--resume", "--warmup-steps", "0",
+                 "--output-dir", str(out)]) == 1  # an explicit change of the schedule is still refused

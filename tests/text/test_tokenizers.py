@@ -3,14 +3,7 @@
 import pytest
 from transformers import BertTokenizerFast
 
-from sslm_utils.text.tokenizers import (
-    TokenizerMismatchError,
-    check_vocab_size,
-    load_tokenizer,
-    tokens_per_word,
-    train_bpe,
-    train_wordpiece,
-)
+from sslm_utils.text import tokenizers
 
 
 def test_wordpiece_vocab_and_specials(wordpiece_tokenizer):
@@ -29,7 +22,7 @@ def test_wordpiece_pair_encoding(wordpiece_tokenizer):
 
 def test_round_trip(tmp_path, wordpiece_tokenizer, small_texts):
     wordpiece_tokenizer.save_pretrained(tmp_path)
-    loaded = load_tokenizer(tmp_path)
+    loaded = tokenizers.load_tokenizer(tmp_path)
     assert len(loaded) == len(wordpiece_tokenizer)
     text = small_texts[0][:500]
     assert loaded(text)["input_ids"] == wordpiece_tokenizer(text)["input_ids"]
@@ -39,17 +32,17 @@ def test_transformers5_vocab_file_trap_is_caught(tmp_path, wordpiece_tokenizer):
     wordpiece_tokenizer.backend_tokenizer.model.save(str(tmp_path))
     trap = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"))
     assert len(trap) == 5  # the silent failure this guard exists for
-    with pytest.raises(TokenizerMismatchError, match="BertTokenizer\\(vocab=path\\)"):
-        check_vocab_size(trap, len(wordpiece_tokenizer))
+    with pytest.raises(tokenizers.TokenizerMismatchError, match="BertTokenizer\\(vocab=path\\)"):
+        tokenizers.check_vocab_size(trap, len(wordpiece_tokenizer))
 
 
 def test_load_tokenizer_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="save_pretrained"):
-        load_tokenizer(tmp_path)
+        tokenizers.load_tokenizer(tmp_path)
 
 
 def test_byte_bpe_never_unknown(bpe_tokenizer, small_texts):
-    bpe = bpe_tokenizer  # train_bpe(small_texts[:3], 400)
+    bpe = bpe_tokenizer  # tokenizers.train_bpe(small_texts[:3], 400)
     assert len(bpe) == 400 and bpe.eos_token == "<|endoftext|>"
     for text in ["国情咨文", "naïve café ☕", small_texts[1][:200]]:
         assert bpe.decode(bpe(text)["input_ids"]) == text
@@ -61,15 +54,15 @@ def test_byte_bpe_never_unknown(bpe_tokenizer, small_texts):
 )
 def test_bad_training_inputs(args):
     with pytest.raises((TypeError, ValueError)):
-        train_wordpiece(*args)
+        tokenizers.train_wordpiece(*args)
 
 
 def test_byte_bpe_vocab_must_exceed_bytes():
     with pytest.raises(ValueError, match="special tokens"):
-        train_bpe(["some text"], 200)
+        tokenizers.train_bpe(["some text"], 200)
 
 
 def test_tokens_per_word(wordpiece_tokenizer):
-    assert tokens_per_word(wordpiece_tokenizer, ["the union"]) == 1.0
+    assert tokenizers.tokens_per_word(wordpiece_tokenizer, ["the union"]) == 1.0
     with pytest.raises(ValueError):
-        tokens_per_word(wordpiece_tokenizer, [""])
+        tokenizers.tokens_per_word(wordpiece_tokenizer, [""])

@@ -101,3 +101,27 @@ def test_cache_key_covers_the_named_sections_version_and_recipe(tiny_profile):
         cache_key("ch03-bert", tiny_profile, ("model", "bert", "tokenizer"), 1),
     }
     assert key not in others and len(others) == 5
+
+
+def test_a_damaged_tokenizer_cache_is_rebuilt(tmp_path, tiny_profile, wordpiece_tokenizer, isolated_cache,
+                                              monkeypatch):
+    from sslm_utils.zoo.cache import cached_tokenizer
+
+    monkeypatch.setenv("SSLM_CACHE", str(tmp_path))
+    calls = []
+
+    def train_fn(texts, vocab_size):
+        calls.append(vocab_size)
+        return wordpiece_tokenizer
+
+    corpus = {"train": {"text": ["a tiny corpus"]}}
+    first = cached_tokenizer(tiny_profile, "test", train_fn, tmp_path / "no-model", corpus)
+    again = cached_tokenizer(tiny_profile, "test", train_fn, tmp_path / "no-model", corpus)
+    assert len(calls) == 1 and again.get_vocab() == first.get_vocab()
+    [folder] = (tmp_path / "tokenizers").iterdir()
+    (folder / "tokenizer.json").write_text("{")  # truncated
+    with pytest.warns(UserWarning, match="tokenizer.json does not match the SHA-256.*rebuilt now"):
+        rebuilt = cached_tokenizer(tiny_profile, "test", train_fn, tmp_path / "no-model", corpus)
+    assert len(calls) == 2 and rebuilt.get_vocab() == first.get_vocab()
+    cached_tokenizer(tiny_profile, "test", train_fn, tmp_path / "no-model", corpus)
+    assert len(calls) == 2  # the rebuilt entry verifies

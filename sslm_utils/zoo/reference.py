@@ -1,0 +1,66 @@
+"""The reference models shipped with the package: loaded only after every file matches its SHA-256.
+
+A reference model is a folder ``sslm_utils/zoo/reference_models/<name>/``
+installed with the package (so a Colab ``pip install`` has it too)::
+
+    model/               the transformers folder: config, safetensors weights, tokenizer files
+    README.md            the model card: recipe, command, data, steps, tokens, wall time, results
+    training_log.jsonl   one JSON object per logged step, as the engine's history
+    manifest.json        the SHA-256 of every file above
+
+Weights whose hash differs from the manifest (a broken download, a file
+edited by hand) are refused, never loaded: a reader must be able to trust
+that the model is the one its card describes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..files import IntegrityError, read_json, verify_manifest
+from ..text.tokenizers import load_tokenizer
+from .cache import PretrainedModel
+
+REFERENCE_ROOT = Path(__file__).resolve().parent / "reference_models"
+
+
+LOG_FILE = "training_log.jsonl"
+
+
+CARD_FILE = "README.md"
+
+
+def reference_names(root: str | os.PathLike = REFERENCE_ROOT) -> list[str]:
+    """The reference models installed under ``root``."""
+    root = Path(root)
+    return sorted(p.name for p in root.iterdir() if (p / "manifest.json").is_file()) if root.is_dir() else []
+
+
+def _model_class(model_dir: Path):
+    from transformers import BertForPreTraining, GPT2LMHeadModel
+
+    classes = {"bert": BertForPreTraining, "gpt2": GPT2LMHeadModel}
+    kind = read_json(model_dir / "config.json", IntegrityError).get("model_type")
+    if kind not in classes:
+        raise IntegrityError(f"{model_dir} holds a {kind!r} model; reference models are {sorted(classes)}.")
+    return classes[kind]
+
+
+def load_reference(name: str, root: str | os.PathLike = REFERENCE_ROOT) -> PretrainedModel:
+    """The reference model ``name`` with its tokenizer, logged history and card, after checking every file."""
+    folder = Path(root) / name
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"No reference model {name!r} under {root}; installed: {reference_names(root) or 'none'}. "
+            "Check the name, or reinstall the package (pip install --force-reinstall sslm-utils)."
+        )
+    verify_manifest(folder, IntegrityError,
+                    "The reference model's files were changed or damaged; reinstall the package "
+                    "(pip install --force-reinstall sslm-utils) or restore the folder from the repository.")
+    model_dir = folder / "model"
+    model = _model_class(model_dir).from_pretrained(model_dir)
+    history = [json.loads(line) for line in (folder / LOG_FILE).read_text(encoding="utf-8").splitlines() if line]
+    info = {"source": "reference", "name": name, "card": str(folder / CARD_FILE)}
+    return PretrainedModel(model, load_tokenizer(model_dir), history, info, from_cache=True)

@@ -1,0 +1,57 @@
+"""sslm_utils.zoo.reference: shipped reference models load only when every file matches its manifest."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from sslm_utils.files import IntegrityError, write_manifest
+from sslm_utils.zoo.reference import CARD_FILE, LOG_FILE, load_reference, reference_names
+
+
+@pytest.fixture
+def shipped(tmp_path, tiny_bert, wordpiece_tokenizer):
+    """A reference folder laid out as the package ships one, holding the tiny BERT."""
+    folder = tmp_path / "tiny-bert"
+    tiny_bert.save_pretrained(folder / "model")
+    wordpiece_tokenizer.save_pretrained(folder / "model")
+    (folder / CARD_FILE).write_text("# tiny-bert\nA test model.\n")
+    rows = [{"split": "train", "step": 1, "loss": 7.0}, {"split": "eval", "step": 1, "mlm_loss": 6.9}]
+    (folder / LOG_FILE).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_manifest(folder)
+    return folder, tiny_bert
+
+
+def test_loads_a_verified_reference(shipped):
+    folder, model = shipped
+    assert reference_names(folder.parent) == ["tiny-bert"]
+    loaded = load_reference("tiny-bert", root=folder.parent)
+    assert type(loaded.model).__name__ == "BertForPreTraining" and loaded.info["source"] == "reference"
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in loaded.model.state_dict().items())
+    assert loaded.frame("eval")["mlm_loss"].tolist() == [6.9] and len(loaded.tokenizer) == model.config.vocab_size
+
+
+def test_refuses_weights_that_do_not_match_the_manifest(shipped):
+    folder, _ = shipped
+    weights = folder / "model" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-10] ^= 0x01
+    weights.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match="model.safetensors does not match the SHA-256.*reinstall the package"):
+        load_reference("tiny-bert", root=folder.parent)
+
+
+@pytest.mark.parametrize("name", [CARD_FILE, LOG_FILE, "model/config.json", "model/tokenizer.json"])
+def test_refuses_any_changed_file(shipped, name):
+    folder, _ = shipped
+    (folder / name).write_text((folder / name).read_text() + " ")
+    with pytest.raises(IntegrityError, match=f"{name.split('/')[-1]} does not match the SHA-256"):
+        load_reference("tiny-bert", root=folder.parent)
+
+
+def test_unknown_name_lists_the_installed_ones(shipped):
+    folder, _ = shipped
+    with pytest.raises(FileNotFoundError, match=r"No reference model 'tiny-gpt'.*installed: \['tiny-bert'\]"):
+        load_reference("tiny-gpt", root=folder.parent)
