@@ -228,6 +228,20 @@ def _start_state(start_from, bare, optimizer, scheduler, config, n_train: int, w
     return state
 
 
+def _record(state: dict, row: dict, *, step: int, epoch: int, tokens: int, elapsed: float, config, accelerator,
+            bar) -> None:
+    """Count the step's examples, tokens and time; log its row every ``log_every`` steps (and at the last)."""
+    state["tokens_seen"] += tokens
+    state["examples_seen"] += config.batch_size * accelerator.num_processes
+    state["train_time_s"] += elapsed
+    if step % config.log_every == 0 or step == config.max_steps:
+        row = {"split": "train", "step": step, "epoch": epoch, **row, "tokens_per_s": tokens / elapsed}
+        state["history"].append(row)
+        accelerator.log({f"train/{k}": v for k, v in row.items() if k != "split"}, step=step)
+        bar.set_postfix(loss=f"{row['loss']:.3f}", refresh=False)
+    bar.update(1)
+
+
 def _run(model, data, config, accelerator, *, eval_data, collate, eval_collate, loss_fn, compute_metrics,
          root, start_from, tokenizer, n_train) -> TrainResult:
     from tqdm.auto import tqdm
@@ -263,15 +277,8 @@ def _run(model, data, config, accelerator, *, eval_data, collate, eval_collate, 
         step += 1
         if not accelerator.optimizer_step_was_skipped:  # fp16 loss scaling skips overflowing steps by design
             check_finite(row, step, config, last_ckpt)
-        state["tokens_seen"] += tokens
-        state["examples_seen"] += config.batch_size * world
-        state["train_time_s"] += elapsed
-        if step % config.log_every == 0 or step == config.max_steps:
-            row = {"split": "train", "step": step, "epoch": epoch, **row, "tokens_per_s": tokens / elapsed}
-            history.append(row)
-            accelerator.log({f"train/{k}": v for k, v in row.items() if k != "split"}, step=step)
-            bar.set_postfix(loss=f"{row['loss']:.3f}", refresh=False)
-        bar.update(1)
+        _record(state, row, step=step, epoch=epoch, tokens=tokens, elapsed=elapsed, config=config,
+                accelerator=accelerator, bar=bar)
         final = step == config.max_steps
         if eval_data is not None and (final or (config.eval_every and step % config.eval_every == 0)):
             scores = evaluate(model, eval_data, **eval_kwargs)
@@ -281,8 +288,8 @@ def _run(model, data, config, accelerator, *, eval_data, collate, eval_collate, 
             state.update(step=step, epoch=divmod(step, per_epoch)[0], batch_in_epoch=step % per_epoch,
                          n_train=n_train, num_processes=world, config=config.as_dict())
             last_ckpt = save_checkpoint(root, step, model=bare, optimizer=raw_optimizer, scheduler=scheduler,
-                                             trainer_state=state, tokenizer=tokenizer,
-                                             keep_last=config.keep_checkpoints, accelerator=accelerator)
+                                        trainer_state=state, tokenizer=tokenizer, keep_last=config.keep_checkpoints,
+                                        accelerator=accelerator)
     bar.close()
     if config.trackers:
         accelerator.end_training()
