@@ -8,10 +8,13 @@ compute_metrics)`` pair the engine takes for each objective.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch.nn import functional as F
 
 from .labels import IGNORE_INDEX
+from .masking import chosen_position_kinds
 from .pairs import check_objective
 
 
@@ -60,25 +63,43 @@ def mlm_only_loss(model, batch):
     return mlm, {"mlm_loss": mlm.detach()}
 
 
-def mlm_only_metrics(model, batch) -> dict:
+def mlm_only_metrics(model, batch, *, mask_id: int | None = None) -> dict:
     """:func:`pretraining_metrics` without the sentence task (objective ``"mlm"``)."""
-    scores = pretraining_metrics(model, batch)
-    return {"mlm_loss": scores["mlm_loss"], "mlm_accuracy": scores["mlm_accuracy"],
-            "loss": float(scores["mlm_loss"][0].detach() / scores["mlm_loss"][1].clamp(min=1))}
+    scores = pretraining_metrics(model, batch, mask_id=mask_id)
+    scores = {k: v for k, v in scores.items() if not k.startswith(("nsp_", "loss"))}
+    scores["loss"] = float(scores["mlm_loss"][0].detach() / scores["mlm_loss"][1].clamp(min=1))
+    return scores
 
 
-def objective_functions(objective: str = "nsp"):
-    """``(loss_fn, compute_metrics)`` for :func:`~sslm_utils.engine.train` under ``objective``."""
+def objective_functions(objective: str = "nsp", *, mask_id: int | None = None):
+    """``(loss_fn, compute_metrics)`` for :func:`~sslm_utils.engine.train` under ``objective``; with ``mask_id``
+    the metrics also score the masked tokens by what the input showed (see :func:`mlm_breakdown`)."""
     check_objective(objective)
-    if objective == "mlm":
-        return mlm_only_loss, mlm_only_metrics
-    return pretraining_loss, pretraining_metrics
+    loss_fn, metrics_fn = (mlm_only_loss, mlm_only_metrics) if objective == "mlm" else (pretraining_loss,
+                                                                                        pretraining_metrics)
+    return loss_fn, metrics_fn if mask_id is None else functools.partial(metrics_fn, mask_id=mask_id)
 
 
-def pretraining_metrics(model, batch) -> dict:
+def mlm_breakdown(mlm_logits: torch.Tensor, targets: torch.Tensor, kinds: dict[str, torch.Tensor]) -> dict:
+    """Loss and accuracy at the chosen positions of each kind, as ``(total, count)`` pairs:
+    ``mlm_loss_at_mask``, ``mlm_accuracy_at_mask``, and the same ``_at_random`` and ``_at_kept``."""
+    nll = F.cross_entropy(mlm_logits.float(), targets, reduction="none")  # (M,)
+    hit = mlm_logits.argmax(-1) == targets  # (M,)
+    scores = {}
+    for kind, where in kinds.items():
+        n = torch.tensor(float(where.sum()))
+        scores[f"mlm_loss_at_{kind}"] = (nll[where].sum(), n)
+        scores[f"mlm_accuracy_at_{kind}"] = (hit[where].sum(), n)
+    return scores
+
+
+def pretraining_metrics(model, batch, *, mask_id: int | None = None) -> dict:
     """Held-out numbers as ``(total, count)`` pairs, so they are exact over the whole set:
-    MLM loss and accuracy per masked token, NSP loss and accuracy per pair."""
+    MLM loss and accuracy per chosen token, NSP loss and accuracy per pair; with ``mask_id``
+    also the MLM numbers at ``[MASK]``, random and kept positions apart (:func:`mlm_breakdown`)."""
     mlm_logits, targets, nsp_logits = pretraining_logits(model, batch)
+    breakdown = {} if mask_id is None else mlm_breakdown(
+        mlm_logits, targets, chosen_position_kinds(batch["input_ids"], batch["labels"], mask_id))
     nsp_labels = batch["next_sentence_label"]
     n_masked, n_pairs = torch.tensor(float(len(targets))), torch.tensor(float(len(nsp_labels)))
     mlm_sum = F.cross_entropy(mlm_logits.float(), targets, reduction="sum")
@@ -89,4 +110,5 @@ def pretraining_metrics(model, batch) -> dict:
         "nsp_loss": (nsp_sum, n_pairs),
         "nsp_accuracy": ((nsp_logits.argmax(-1) == nsp_labels).sum(), n_pairs),
         "loss": float((mlm_sum / n_masked.clamp(min=1) + nsp_sum / n_pairs).detach()),
+        **breakdown,
     }

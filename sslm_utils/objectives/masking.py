@@ -65,6 +65,22 @@ def mask_tokens(
     return inputs, labels
 
 
+POSITION_KINDS = ("mask", "random", "kept")
+
+
+def chosen_position_kinds(input_ids: torch.Tensor, labels: torch.Tensor, mask_id: int) -> dict[str, torch.Tensor]:
+    """What the model was shown at each chosen position (``labels != -100``), in the order of ``labels[chosen]``.
+
+    ``"mask"``: the ``[MASK]`` token, so only the context can tell the answer;
+    ``"random"``: another token; ``"kept"``: the answer itself, which a model
+    learns to copy long before it uses context. Scoring the three apart is
+    what shows whether a model uses context at all.
+    """
+    chosen = labels != IGNORE_INDEX  # (B, L)
+    shown, target = input_ids[chosen], labels[chosen]  # (M,), (M,)
+    return {"mask": shown == mask_id, "random": (shown != mask_id) & (shown != target), "kept": shown == target}
+
+
 def special_and_candidate_ids(tokenizer) -> tuple[list[int], list[int]]:
     """The tokenizer's special ids, and every other id (the pool for random replacements)."""
     special = sorted(set(tokenizer.all_special_ids))

@@ -65,3 +65,25 @@ def test_mlm_only_loss_leaves_the_sentence_head_alone(tiny_bert, mlm_batch):
     assert objective_functions("sop") == (pretraining_loss, pretraining_metrics)
     with pytest.raises(ValueError, match="objective must be one of"):
         objective_functions("nsp+sop")
+
+
+def test_the_breakdown_scores_each_kind_of_position(tiny_bert, mlm_batch, wordpiece_tokenizer):
+    """The three kinds partition the chosen positions: their counts and totals add up to the overall numbers."""
+    mask_id = wordpiece_tokenizer.mask_token_id
+    with torch.no_grad():
+        scores = pretraining_metrics(tiny_bert.eval(), mlm_batch, mask_id=mask_id)
+    kinds = ("mask", "random", "kept")
+    n = sum(float(scores[f"mlm_accuracy_at_{k}"][1]) for k in kinds)
+    assert n == float(scores["mlm_accuracy"][1]) and float(scores["mlm_accuracy_at_mask"][1]) > 0.6 * n
+    for name in ("mlm_loss", "mlm_accuracy"):
+        total = sum(float(scores[f"{name}_at_{k}"][0]) for k in kinds)
+        assert total == pytest.approx(float(scores[name][0]), rel=1e-5)
+    assert "mlm_accuracy_at_mask" not in pretraining_metrics(tiny_bert.eval(), mlm_batch)  # only with mask_id
+
+
+def test_objective_functions_pass_the_mask_id(tiny_bert, mlm_batch, wordpiece_tokenizer):
+    for objective in ("nsp", "mlm"):
+        _, metrics = objective_functions(objective, mask_id=wordpiece_tokenizer.mask_token_id)
+        with torch.no_grad():
+            scores = metrics(tiny_bert.eval(), mlm_batch)
+        assert "mlm_accuracy_at_mask" in scores and ("nsp_accuracy" in scores) == (objective == "nsp")

@@ -68,3 +68,31 @@ def test_collator_masks_dynamically(wordpiece_tokenizer, corpus_pairs):
     assert one["input_ids"].shape == (len(ds), 24) and one["next_sentence_label"].shape == (len(ds),)
     assert not torch.equal(one["labels"], two["labels"])  # fresh masks every call
     assert torch.equal(one["token_type_ids"], ds.token_type_ids)
+
+
+def test_chosen_position_kinds_tell_mask_random_and_kept_apart():
+    from sslm_utils.objectives.masking import chosen_position_kinds
+
+    original = torch.tensor([[5, 6, 7, 8, 9, 10]])
+    shown = torch.tensor([[5, 4, 7, 11, 9, 4]])  # 4 is [MASK]; 8 -> 11 is a random replacement
+    labels = torch.tensor([[IGNORE_INDEX, 6, 7, 8, IGNORE_INDEX, 10]])  # positions 1, 2, 3, 5 were chosen
+    kinds = chosen_position_kinds(shown, labels, mask_id=4)
+    assert kinds["mask"].tolist() == [True, False, False, True]
+    assert kinds["random"].tolist() == [False, False, True, False]
+    assert kinds["kept"].tolist() == [False, True, False, False]
+    assert original[labels != IGNORE_INDEX].tolist() == labels[labels != IGNORE_INDEX].tolist()
+
+
+def test_the_collator_shows_mask_random_and_kept_in_80_10_10(wordpiece_tokenizer):
+    from sslm_utils.objectives.masking import chosen_position_kinds
+
+    collate = MLMCollator(wordpiece_tokenizer, generator=torch.Generator().manual_seed(0))
+    ids = torch.randint(10, len(wordpiece_tokenizer), (64, 128), generator=torch.Generator().manual_seed(1))
+    batch = collate([{"input_ids": row} for row in ids])
+    counts = {kind: int(where.sum()) for kind, where in
+              chosen_position_kinds(batch["input_ids"], batch["labels"], wordpiece_tokenizer.mask_token_id).items()}
+    n = sum(counts.values())
+    assert n > 1000
+    for kind, share in (("mask", 0.8), ("random", 0.1), ("kept", 0.1)):
+        # a random replacement that draws the original token counts as kept: 1/V of the 10 %, negligible here
+        assert abs(counts[kind] / n - share) < 4 * math.sqrt(share * (1 - share) / n), (kind, counts)
