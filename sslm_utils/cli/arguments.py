@@ -66,6 +66,9 @@ def _add_pretrain(commands) -> None:
     p.add_argument("--warmup-steps", type=NON_NEGATIVE_INT, default=None,
                    help="warm-up steps (default: the profile's share of the steps; with --resume, the run's own, "
                    "so --resume --steps N extends a finished run to N steps)")
+    p.add_argument("--stop-after", type=POSITIVE_INT, default=None,
+                   help="end this call at step N (checkpointed and saved) without changing the schedule planned for "
+                   "--steps; run the same command with --resume to continue: a long run in slices")
     p.add_argument("--eval-every", type=POSITIVE_INT, default=None,
                    help="evaluate every N steps, and at the end (default: the profile's)")
     p.add_argument("--checkpoint-every", type=POSITIVE_INT, default=None,

@@ -86,7 +86,7 @@ def train_config(args, profile):
     return base.replace(
         batch_size=run.batch_size // world_size(), grad_accum_steps=args.grad_accum, lr=args.lr or run.lr,
         checkpoint_every=args.checkpoint_every or run.eval_every, seed=args.seed,
-        mixed_precision=args.mixed_precision, cpu=args.cpu, progress=progress,
+        mixed_precision=args.mixed_precision, cpu=args.cpu, progress=progress, stop_after=args.stop_after,
     )
 
 
@@ -98,6 +98,9 @@ def _check_args(args, parser: argparse.ArgumentParser, profile) -> None:
     if args.output_dir.exists() and not args.output_dir.is_dir():
         parser.error(f"--output-dir {args.output_dir} is a file; give a folder (it is created if missing).")
     run = getattr(profile, args.model)
+    if args.stop_after is not None and args.stop_after > run.steps:
+        parser.error(f"--stop-after {args.stop_after} is beyond the run's {run.steps} steps; drop it to train to the "
+                     "end, or raise --steps.")
     world, batch = world_size(), run.batch_size
     unit = world * args.grad_accum
     if batch % unit:

@@ -36,6 +36,7 @@ class TrainConfig:
     """
 
     max_steps: int
+    stop_after: int | None = None  # end this call at that step (checkpointed); the schedule still plans max_steps
     batch_size: int = 32
     grad_accum_steps: int = 1
     lr: float = 5e-4
@@ -59,6 +60,11 @@ class TrainConfig:
 
     def __post_init__(self):
         checks.positive_int("max_steps", self.max_steps, "It counts optimizer steps; use e.g. max_steps=100.")
+        if self.stop_after is not None:
+            checks.positive_int("stop_after", self.stop_after, "Use None to train to max_steps.")
+            if self.stop_after > self.max_steps:
+                raise ValueError(f"stop_after={self.stop_after} is beyond max_steps={self.max_steps}; use None to "
+                                 "train to the end.")
         checks.positive_int("batch_size", self.batch_size, "It counts examples per optimizer step.")
         checks.positive_int("grad_accum_steps", self.grad_accum_steps, "Use 1 for no accumulation.")
         if self.batch_size % self.grad_accum_steps:

@@ -168,7 +168,8 @@ def train(
     tokenizer=None,
     accelerator=None,
 ) -> TrainResult:
-    """Train ``model`` on ``train_data`` for ``config.max_steps`` optimizer steps.
+    """Train ``model`` on ``train_data`` for ``config.max_steps`` optimizer steps (or up to ``config.stop_after``:
+    a slice of the run, evaluated and checkpointed at its end, that a later call with ``resume`` continues).
 
     ``train_data`` is anything indexable (a list, a torch or 🤗 Dataset);
     ``collate_fn`` turns a list of its items into a batch (default:
@@ -228,13 +229,18 @@ def _start_state(start_from, bare, optimizer, scheduler, config, n_train: int, w
     return state
 
 
+def _last_step(config: TrainConfig) -> int:
+    """Where this call ends: ``stop_after`` (a slice of a longer run) or ``max_steps``."""
+    return config.stop_after or config.max_steps
+
+
 def _record(state: dict, row: dict, *, step: int, epoch: int, tokens: int, elapsed: float, config, accelerator,
             bar) -> None:
     """Count the step's examples, tokens and time; log its row every ``log_every`` steps (and at the last)."""
     state["tokens_seen"] += tokens
     state["examples_seen"] += config.batch_size * accelerator.num_processes
     state["train_time_s"] += elapsed
-    if step % config.log_every == 0 or step == config.max_steps:
+    if step % config.log_every == 0 or step == _last_step(config):
         row = {"split": "train", "step": step, "epoch": epoch, **row, "tokens_per_s": tokens / elapsed}
         state["history"].append(row)
         accelerator.log({f"train/{k}": v for k, v in row.items() if k != "split"}, step=step)
@@ -262,11 +268,12 @@ def _run(model, data, config, accelerator, *, eval_data, collate, eval_collate, 
     eval_kwargs = dict(batch_size=config.eval_batch_size or config.batch_size, collate_fn=eval_collate,
                        loss_fn=loss_fn, compute_metrics=compute_metrics, seed=config.seed, accelerator=accelerator)
     last_ckpt = start_from
-    bar = tqdm(total=config.max_steps, initial=step, desc="train", disable=not (config.progress and
+    bar = tqdm(total=_last_step(config), initial=step, desc="train", disable=not (config.progress and
                                                                                accelerator.is_main_process))
     model.train()
     plan, plan_epoch = None, None
-    while step < config.max_steps:
+    last = _last_step(config)
+    while step < last:
         epoch, position = divmod(step, per_epoch)
         if plan_epoch != epoch:
             plan, plan_epoch = epoch_plan(n_train, config, epoch, num_processes=world, rank=rank), epoch
@@ -279,7 +286,7 @@ def _run(model, data, config, accelerator, *, eval_data, collate, eval_collate, 
             check_finite(row, step, config, last_ckpt)
         _record(state, row, step=step, epoch=epoch, tokens=tokens, elapsed=elapsed, config=config,
                 accelerator=accelerator, bar=bar)
-        final = step == config.max_steps
+        final = step == last
         if eval_data is not None and (final or (config.eval_every and step % config.eval_every == 0)):
             scores = evaluate(model, eval_data, **eval_kwargs)
             history.append({"split": "eval", "step": step, **scores})

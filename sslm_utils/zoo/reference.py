@@ -5,6 +5,7 @@ installed with the package (so a Colab ``pip install`` has it too)::
 
     model/               the transformers folder: config, safetensors weights, tokenizer files
     README.md            the model card: recipe, command, data, steps, tokens, wall time, results
+    run_info.json        the run as ``sslm pretrain`` recorded it: profile, TrainConfig, data, time
     training_log.jsonl   one JSON object per logged step, as the engine's history
     manifest.json        the SHA-256 of every file above
 
@@ -17,9 +18,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
-from ..files import IntegrityError, read_json, verify_manifest
+from ..files import IntegrityError, read_json, verify_manifest, write_manifest
 from ..text.tokenizers import load_tokenizer
 from .cache import PretrainedModel
 
@@ -30,6 +32,12 @@ LOG_FILE = "training_log.jsonl"
 
 
 CARD_FILE = "README.md"
+
+
+RUN_INFO_FILE = "run_info.json"
+
+
+_NOT_SHIPPED = {"training_info.json", "checkpoints"}  # the CLI's own bookkeeping in an output folder
 
 
 def reference_names(root: str | os.PathLike = REFERENCE_ROOT) -> list[str]:
@@ -62,5 +70,35 @@ def load_reference(name: str, root: str | os.PathLike = REFERENCE_ROOT) -> Pretr
     model_dir = folder / "model"
     model = _model_class(model_dir).from_pretrained(model_dir)
     history = [json.loads(line) for line in (folder / LOG_FILE).read_text(encoding="utf-8").splitlines() if line]
-    info = {"source": "reference", "name": name, "card": str(folder / CARD_FILE)}
+    info = {"source": "reference", "name": name, "card": str(folder / CARD_FILE),
+            **read_json(folder / RUN_INFO_FILE, IntegrityError)}
     return PretrainedModel(model, load_tokenizer(model_dir), history, info, from_cache=True)
+
+
+def export_reference(run_dir: str | os.PathLike, name: str, card: str,
+                     root: str | os.PathLike = REFERENCE_ROOT) -> Path:
+    """Turn a finished ``sslm pretrain`` output folder into the reference model ``root/name``.
+
+    The transformers files go to ``model/``; ``training_info.json`` is split
+    into ``run_info.json`` and ``training_log.jsonl``; ``card`` becomes the
+    README; the manifest is written last, and the folder is assembled under a
+    temporary name and renamed into place, so a half-written reference never
+    exists.
+    """
+    run_dir, target = Path(run_dir), Path(root) / name
+    info = read_json(run_dir / "training_info.json", FileNotFoundError,
+                     f"{run_dir} is not a finished `sslm pretrain` output folder.")
+    tmp = target.with_name(f".tmp-{name}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "model").mkdir(parents=True)
+    for path in run_dir.iterdir():
+        if path.is_file() and path.name not in _NOT_SHIPPED:
+            shutil.copy2(path, tmp / "model" / path.name)
+    history = info.pop("history")
+    (tmp / LOG_FILE).write_text("".join(json.dumps(row) + "\n" for row in history), encoding="utf-8")
+    (tmp / RUN_INFO_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
+    (tmp / CARD_FILE).write_text(card, encoding="utf-8")
+    write_manifest(tmp)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+    return target

@@ -73,6 +73,7 @@ def test_train_config_divides_the_global_batch_over_processes(monkeypatch):
         (["--resume", "no/such/checkpoint"], "no such checkpoint folder"),
         (["--resume"], "drop --resume to start a fresh run"),
         (["--mixed-precision", "fp16", "--cpu"], "--mixed-precision fp16 needs a CUDA GPU"),
+        (["--steps", "5", "--stop-after", "6"], "--stop-after 6 is beyond the run's 5 steps"),
     ],
 )
 def test_bad_combinations_say_how_to_fix(args, message, tmp_path, capsys, monkeypatch, isolated_cache):
@@ -145,3 +146,17 @@ def test_resume_with_more_steps_keeps_the_runs_warmup(tmp_path, isolated_cache, 
     assert info["steps"] == 3 and info["config"]["warmup_steps"] == 1 and info["profile"]["bert"]["warmup_steps"] == 1
     assert main(["pretrain", *[a if a != "2" else "4" for a in SMALL], "--resume", "--warmup-steps", "0",
                  "--output-dir", str(out)]) == 1  # an explicit change of the schedule is still refused
+
+
+def test_a_run_in_slices_ends_where_one_run_ends(tmp_path, isolated_cache, monkeypatch):
+    """--stop-after ends the call early; the same command with --resume finishes the run planned for --steps."""
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    longer = [a if a != "2" else "4" for a in SMALL]
+    assert main(["pretrain", *longer, "--output-dir", str(tmp_path / "whole")]) == 0
+    assert main(["pretrain", *longer, "--stop-after", "2", "--output-dir", str(tmp_path / "sliced")]) == 0
+    assert json.loads((tmp_path / "sliced" / INFO_FILE).read_text())["steps"] == 2
+    assert main(["pretrain", *longer, "--resume", "--output-dir", str(tmp_path / "sliced")]) == 0
+    from transformers import BertForPreTraining
+
+    whole, sliced = (BertForPreTraining.from_pretrained(tmp_path / d).state_dict() for d in ("whole", "sliced"))
+    assert all(torch.equal(whole[k], sliced[k]) for k in whole)

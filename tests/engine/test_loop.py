@@ -221,3 +221,19 @@ def test_resume_with_a_different_config_is_refused(tmp_path, toy_bert, toy_data,
     with pytest.raises(ValueError, match="same training data"):
         train(toy_bert(), data[:40], config=toy_config(max_steps=3), collate_fn=masking_collate,
               output_dir=tmp_path, resume="latest")
+
+
+def test_a_run_in_slices_equals_one_run(tmp_path, toy_bert, toy_data, masking_collate, toy_config):
+    """stop_after ends a call early (checkpointed) without changing the schedule; resuming finishes the same run."""
+    data, held_out = toy_data(), toy_data(16, seed=2)
+    kw = dict(eval_data=held_out, collate_fn=masking_collate)
+    straight = train(toy_bert(), data, config=toy_config(), output_dir=tmp_path / "a", **kw)
+    first = train(toy_bert(), data, config=toy_config(stop_after=5), output_dir=tmp_path / "b", **kw)
+    assert first.steps == 5 and first.checkpoint.name == "step-00000005" and first.history[-1]["split"] == "eval"
+    rest = train(toy_bert(), data, config=toy_config(), output_dir=tmp_path / "b", resume="latest", **kw)
+    assert params_equal(straight.model, rest.model) and rest.steps == 8
+    train_rows = lambda history: [r for r in history if r["split"] == "train"]
+    untimed = lambda rows: [{k: v for k, v in r.items() if k != "tokens_per_s"} for r in rows]
+    assert untimed(train_rows(straight.history)) == untimed(train_rows(rest.history))
+    with pytest.raises(ValueError, match="stop_after=9 is beyond max_steps=8"):
+        toy_config(stop_after=9)

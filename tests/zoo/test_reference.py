@@ -7,20 +7,27 @@ import json
 import pytest
 import torch
 
-from sslm_utils.files import IntegrityError, write_manifest
-from sslm_utils.zoo.reference import CARD_FILE, LOG_FILE, load_reference, reference_names
+from sslm_utils.files import IntegrityError
+from sslm_utils.zoo.reference import (
+    CARD_FILE,
+    LOG_FILE,
+    RUN_INFO_FILE,
+    export_reference,
+    load_reference,
+    reference_names,
+)
 
 
 @pytest.fixture
 def shipped(tmp_path, tiny_bert, wordpiece_tokenizer):
-    """A reference folder laid out as the package ships one, holding the tiny BERT."""
-    folder = tmp_path / "tiny-bert"
-    tiny_bert.save_pretrained(folder / "model")
-    wordpiece_tokenizer.save_pretrained(folder / "model")
-    (folder / CARD_FILE).write_text("# tiny-bert\nA test model.\n")
+    """A reference folder made by export_reference from a folder laid out as `sslm pretrain` leaves it."""
+    run = tmp_path / "run"
+    tiny_bert.save_pretrained(run)
+    wordpiece_tokenizer.save_pretrained(run)
     rows = [{"split": "train", "step": 1, "loss": 7.0}, {"split": "eval", "step": 1, "mlm_loss": 6.9}]
-    (folder / LOG_FILE).write_text("".join(json.dumps(r) + "\n" for r in rows))
-    write_manifest(folder)
+    (run / "training_info.json").write_text(json.dumps({"model": "bert", "steps": 1, "history": rows}))
+    (run / "checkpoints").mkdir()  # the CLI's checkpoints are not shipped
+    folder = export_reference(run, "tiny-bert", "# tiny-bert\nA test model.\n", root=tmp_path / "shipped")
     return folder, tiny_bert
 
 
@@ -31,6 +38,11 @@ def test_loads_a_verified_reference(shipped):
     assert type(loaded.model).__name__ == "BertForPreTraining" and loaded.info["source"] == "reference"
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in loaded.model.state_dict().items())
     assert loaded.frame("eval")["mlm_loss"].tolist() == [6.9] and len(loaded.tokenizer) == model.config.vocab_size
+    assert loaded.info["model"] == "bert" and "history" not in loaded.info
+    shipped = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert {CARD_FILE, LOG_FILE, RUN_INFO_FILE, "manifest.json", "model/model.safetensors", "model/config.json",
+            "model/tokenizer.json"} <= set(shipped)
+    assert not any("checkpoints" in p or "training_info" in p for p in shipped)
 
 
 def test_refuses_weights_that_do_not_match_the_manifest(shipped):
@@ -43,7 +55,7 @@ def test_refuses_weights_that_do_not_match_the_manifest(shipped):
         load_reference("tiny-bert", root=folder.parent)
 
 
-@pytest.mark.parametrize("name", [CARD_FILE, LOG_FILE, "model/config.json", "model/tokenizer.json"])
+@pytest.mark.parametrize("name", [CARD_FILE, LOG_FILE, RUN_INFO_FILE, "model/config.json", "model/tokenizer.json"])
 def test_refuses_any_changed_file(shipped, name):
     folder, _ = shipped
     (folder / name).write_text((folder / name).read_text() + " ")
