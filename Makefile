@@ -10,7 +10,9 @@ export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 # committed outputs show a progress bar's first and last state only
 export TQDM_MININTERVAL := 600
-NOTEBOOKS := $(shell find chapters -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
+# the lessons under chapters/, then the appendix notebooks under book/
+NOTEBOOK_DIRS := chapters book
+NOTEBOOKS := $(foreach dir,$(NOTEBOOK_DIRS),$(shell find $(dir) -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort))
 
 .PHONY: help setup book test lint test-unit test-notebooks book-strict execute lock clean
 
@@ -44,7 +46,7 @@ NBCACHE := $(CURDIR)/.nbcache
 
 test-notebooks: $(STAMP)
 	rm -rf $(NBCACHE)
-	SSLM_CACHE=$(NBCACHE) SSLM_PROFILE=quick $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=900 chapters -q
+	SSLM_CACHE=$(NBCACHE) SSLM_PROFILE=quick $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=900 $(NOTEBOOK_DIRS) -q
 
 book-strict: $(STAMP)
 	rm -rf _build
