@@ -3,7 +3,7 @@
 A notebook never hard-codes a model width, a step count or a data budget; it
 reads them from the active :class:`Profile`. ``quick`` keeps every notebook
 under about three minutes on two CPU cores; ``full`` is sized for one Colab
-GPU (about 30 minutes a notebook at most). The environment variable
+GPU (about 30 minutes a notebook by estimate; not timed). The environment variable
 ``SSLM_PROFILE`` overrides the default, which depends on the hardware.
 
 A profile is a set of frozen *sections*, one per part of the book that
