@@ -11,6 +11,21 @@ from collections.abc import Sequence
 from .sentences import split_sentences
 
 
+def _plain_backend(tokenizer):
+    """A copy of the Rust tokenizer behind ``tokenizer`` (``None`` if it has none), without the padding and
+    truncation state an earlier ``tokenizer(..., padding=True)`` call leaves switched on in it: with that
+    state, ``encode_batch`` pads every text to the longest one."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    backend = Tokenizer.from_str(backend.to_str())
+    backend.no_padding()
+    backend.no_truncation()
+    return backend
+
+
 def tokenize_documents(texts: Sequence[str], tokenizer) -> list[list[list[int]]]:
     """Documents → sentences → WordPiece ids, without special tokens: ``docs[d][s] = [ids]``.
 
@@ -21,14 +36,8 @@ def tokenize_documents(texts: Sequence[str], tokenizer) -> list[list[list[int]]]
         raise TypeError("texts must be a list of documents, not one string; wrap it in a list.")
     per_doc = [split_sentences(t) for t in texts]
     flat = [s for doc in per_doc for s in doc]
-    backend = getattr(tokenizer, "backend_tokenizer", None)
+    backend = _plain_backend(tokenizer)
     if backend is not None and flat:  # the Rust tokenizer directly: half the time of the Python wrapper
-        # a copy, without the padding/truncation state an earlier tokenizer(..., padding=...) call left on it
-        from tokenizers import Tokenizer
-
-        backend = Tokenizer.from_str(backend.to_str())
-        backend.no_padding()
-        backend.no_truncation()
         ids = [e.ids for e in backend.encode_batch(flat, add_special_tokens=False)]
     else:
         ids = tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
@@ -48,7 +57,7 @@ def encode_documents(texts: Sequence[str], tokenizer) -> list[list[int]]:
     texts = list(texts)
     if not texts:
         return []
-    backend = getattr(tokenizer, "backend_tokenizer", None)
+    backend = _plain_backend(tokenizer)
     if backend is not None:  # the Rust tokenizer directly, in parallel
         ids = [e.ids for e in backend.encode_batch(texts, add_special_tokens=False)]
     else:

@@ -26,3 +26,18 @@ def test_tokenize_documents(wordpiece_tokenizer, sentence_corpus):
 def test_encode_documents_refuses_one_string(bpe_tokenizer):
     with pytest.raises(TypeError, match="not one string"):
         encode_documents("one speech", bpe_tokenizer)
+
+
+def test_encoding_ignores_padding_left_on_by_an_earlier_call(bpe_tokenizer):
+    """tokenizer([...], padding=True) switches padding on in the Rust backend; encode_batch would then pad
+    every document to the longest one (2.1 once scored a held-out stream that was 60 % padding)."""
+    import copy
+
+    from sslm_utils.text.documents import encode_documents
+
+    texts = ["a short speech.", "a somewhat longer speech with many more words in it than the first one."]
+    tokenizer = copy.deepcopy(bpe_tokenizer)  # the session's fixture stays untouched
+    clean = encode_documents(texts, tokenizer)
+    tokenizer(texts, padding=True)  # leaves padding on in the backend
+    assert encode_documents(texts, tokenizer) == clean
+    assert len(clean[0]) < len(clean[1])
