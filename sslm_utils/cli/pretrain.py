@@ -133,12 +133,24 @@ def _check_resume(args, parser: argparse.ArgumentParser) -> None:
 # --------------------------------------------------------------------------- the run
 
 
+def _device_name(config) -> str:
+    """What trained the model, for the record: the GPU's name, or the CPU and its thread count."""
+    import platform
+
+    import torch
+
+    if torch.cuda.is_available() and not config.cpu:
+        return torch.cuda.get_device_name(0)
+    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
 def save_final(result, data, args, profile, config) -> None:
     """Write the model and tokenizer (``from_pretrained`` format), then ``training_info.json`` last."""
     save_model_weights(result.model, args.output_dir, data.tokenizer)
     info = {
         "model": args.model, "profile": profile.as_dict(), "steps": result.steps, "num_processes": world_size(),
-        "global_batch_size": config.batch_size * world_size(), "train_time_s": result.train_time_s,
+        "global_batch_size": config.batch_size * world_size(), "precision": precision(config),
+        "device": _device_name(config), "train_time_s": result.train_time_s,
         "tokens_seen": result.tokens_seen, "tokens_per_second": result.tokens_per_second,
         "resumed_from": str(result.resumed_from) if result.resumed_from else None,
         "last_eval": result.last_eval, "data": data.stats, "config": config.as_dict(),
@@ -147,11 +159,21 @@ def save_final(result, data, args, profile, config) -> None:
     (args.output_dir / INFO_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
 
 
+def precision(config) -> str:
+    """The arithmetic the run uses, as the engine resolves ``config.mixed_precision``: fp32, bf16 or fp16."""
+    import warnings
+
+    with warnings.catch_warnings():  # the engine warns once, when it starts
+        warnings.simplefilter("ignore")
+        resolved = resolve_mixed_precision(config.mixed_precision, cpu=config.cpu)
+    return "fp32" if resolved == "no" else resolved
+
+
 def _describe(args, profile, config) -> str:
     world = world_size()
     return (f"sslm pretrain: {args.model}, profile {profile.name}, {config.max_steps} steps, global batch "
             f"{config.batch_size * world} = {world} process(es) x {config.batch_size} "
-            f"({config.grad_accum_steps} micro-batch(es) each), output {args.output_dir}")
+            f"({config.grad_accum_steps} micro-batch(es) each), {precision(config)}, output {args.output_dir}")
 
 
 def _finish_distributed() -> None:

@@ -128,6 +128,13 @@ class TrainConfig:
         return values
 
 
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU computes bf16 matmuls natively (AMX tiles or AVX-512 BF16); elsewhere bf16 is
+    emulated and slower than fp32."""
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
 def resolve_mixed_precision(choice: str = "auto", *, cpu: bool = False) -> str:
     """``auto`` → bf16 on GPUs that compute in it natively (compute capability ≥ 8),
     fp16 with loss scaling on older ones (a Colab T4), and full fp32 on the CPU."""
@@ -138,6 +145,11 @@ def resolve_mixed_precision(choice: str = "auto", *, cpu: bool = False) -> str:
         if not cuda:
             return "no"
         return "bf16" if torch.cuda.get_device_capability()[0] >= 8 else "fp16"
+    if choice == "bf16" and not cuda and not cpu_supports_bf16():
+        import warnings
+
+        warnings.warn("mixed_precision='bf16' on a CPU without native bf16 (no AMX or AVX-512 BF16): the matmuls are "
+                      "emulated, slower than fp32 and less precise; use 'no' (or 'auto') here.", stacklevel=2)
     if choice == "fp16" and not cuda:
         raise ValueError(
             "mixed_precision='fp16' needs a CUDA GPU; on the CPU use 'no' (or 'bf16' if your CPU supports it), "

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from sslm_utils import cli
 from sslm_utils.cli import main
@@ -36,6 +37,8 @@ def test_cli_pretrains_writes_a_transformers_folder_and_resumes(tmp_path, run_py
     check_bert_folder(out)
     info = json.loads((out / INFO_FILE).read_text())
     assert info["steps"] == 2 and info["num_processes"] == 1 and info["global_batch_size"] == 8
+    if not torch.cuda.is_available():  # auto keeps fp32 on the CPU, and the record says so
+        assert info["precision"] == "fp32" and info["device"].startswith("CPU")
     assert info["data"]["train_speeches"] == 4 and info["data"]["validation_pairs"] == 16
     assert {"mlm_loss", "nsp_accuracy"} <= set(info["last_eval"])
     assert info["profile"]["name"] == "quick" and info["profile"]["bert"]["steps"] == 2  # the profile as a dict

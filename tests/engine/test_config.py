@@ -38,3 +38,37 @@ def test_fp16_on_cpu_is_refused():
     assert resolve_mixed_precision("auto") == "no"
     with pytest.raises(ValueError, match="needs a CUDA GPU"):
         resolve_mixed_precision("fp16")
+
+
+def test_bf16_on_a_cpu_without_native_support_warns(monkeypatch):
+    """bf16 is real on the CPU (the engine autocasts), but without AMX or AVX-512 BF16 it is emulated: say so."""
+    from sslm_utils.engine import config as config_module
+
+    monkeypatch.setattr(config_module.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(config_module, "cpu_supports_bf16", lambda: False)
+    with pytest.warns(UserWarning, match="emulated, slower than fp32"):
+        assert config_module.resolve_mixed_precision("bf16", cpu=True) == "bf16"
+    assert config_module.resolve_mixed_precision("auto", cpu=True) == "no"
+    monkeypatch.setattr(config_module, "cpu_supports_bf16", lambda: True)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert config_module.resolve_mixed_precision("bf16", cpu=True) == "bf16"
+
+
+def test_bf16_on_the_cpu_changes_the_arithmetic(toy_bert, toy_data, masking_collate, toy_config):
+    """The flag is not a silent no-op: under bf16 autocast the losses differ from fp32, a little."""
+    import warnings
+
+    from sslm_utils.engine import train
+
+    losses = {}
+    for mp in ("no", "bf16"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = train(toy_bert(dropout=0.0), toy_data(), config=toy_config(mixed_precision=mp, cpu=True),
+                           collate_fn=masking_collate)
+        losses[mp] = [r["loss"] for r in result.history if r["split"] == "train"]
+    assert losses["no"] != losses["bf16"]
+    assert losses["no"] == pytest.approx(losses["bf16"], rel=0.02)
