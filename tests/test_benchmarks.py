@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/engine_vs_trainer.py on a tiny configuration: it runs and reports sane numbers.
+"""Smoke tests of the scripts in benchmarks/ on tiny configurations: they run and report sane numbers.
 
 No timing is asserted: speeds depend on the machine and on whatever else runs on it.
 """
@@ -12,11 +12,11 @@ import pathlib
 
 import torch
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "engine_vs_trainer.py"
+BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("engine_vs_trainer", SCRIPT)
+def _load_script(name: str = "engine_vs_trainer"):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -53,3 +53,18 @@ def test_engine_vs_trainer_runs_on_a_tiny_configuration(tmp_path):
     runs = report["runs"]
     assert runs["engine"]["gflop_per_step"] < runs["engine_full_head"]["gflop_per_step"]
     assert runs["engine_full_head"]["gflop_per_step"] == runs["trainer"]["gflop_per_step"]
+
+
+def test_mlm_recipes_logs_each_kind_of_position_and_the_baseline(tmp_path, isolated_cache):
+    recipes = _load_script("mlm_recipes")
+    out = tmp_path / "run.jsonl"
+    recipes.main(["--out", str(out), "--steps", "2", "--eval-every", "1", "--warmup", "0", "--train-docs", "3",
+                  "--eval-examples", "16", "--threads", "1", "--objective", "mlm"])
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2]
+    for row in rows:
+        assert row["recipe"]["objective"] == "mlm" and row["positions_at_mask"] > 0
+        for key in ("mlm_accuracy_at_mask", "mlm_accuracy_at_kept", "unigram_accuracy_at_mask"):
+            assert 0 <= row[key] <= 1
+        assert _positive(row["unigram_loss_at_mask"]) and _positive(row["mlm_loss_at_mask"])
+        assert -1 <= row["position_cosine"] <= 1

@@ -50,6 +50,7 @@ from .config import (
     MIXED_PRECISION,
     SCHEDULES,
     TrainConfig,
+    cpu_supports_bf16,
     resolve_mixed_precision,
 )
 from .eval_loop import (
@@ -86,6 +87,7 @@ from .rng_state import (
 )
 
 __all__ = [
+    "cpu_supports_bf16",
     "SCHEDULES",
     "MIXED_PRECISION",
     "TrainConfig",

@@ -14,6 +14,7 @@ from the subpackage too):
 """
 
 from .bert import (
+    mlm_breakdown,
     mlm_only_loss,
     mlm_only_metrics,
     objective_functions,
@@ -44,7 +45,9 @@ from .labels import (
     IGNORE_INDEX,
 )
 from .masking import (
+    POSITION_KINDS,
     MLMCollator,
+    chosen_position_kinds,
     mask_tokens,
     special_and_candidate_ids,
 )
@@ -66,6 +69,9 @@ from .span_corruption import (
 )
 
 __all__ = [
+    "mlm_breakdown",
+    "chosen_position_kinds",
+    "POSITION_KINDS",
     "IGNORE_INDEX",
     "mask_tokens",
     "special_and_candidate_ids",

@@ -44,12 +44,20 @@ from .gpt import (
     train_gpt,
 )
 from .reference import (
+    CARD_FILE,
+    LOG_FILE,
     REFERENCE_ROOT,
+    RUN_INFO_FILE,
+    export_reference,
     load_reference,
     reference_names,
 )
 
 __all__ = [
+    "LOG_FILE",
+    "CARD_FILE",
+    "RUN_INFO_FILE",
+    "export_reference",
     "REFERENCE_ROOT",
     "load_reference",
     "reference_names",
