@@ -3,6 +3,9 @@
 import json
 import pathlib
 import re
+import shutil
+import subprocess
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SOURCES = [p for p in ROOT.rglob("*") if p.suffix in {".py", ".ipynb", ".md", ".yml", ".toml", ".cfg"}
@@ -42,3 +45,17 @@ def test_notebooks_open_with_a_colab_badge_and_have_outputs():
         assert all(c.get("execution_count") for c in code), f"{nb_path} has unexecuted cells; run `make execute`"
         errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert errors == [], nb_path
+
+
+def test_jupyter_lab_sits_beside_this_python_and_its_kernel_finds_the_package(tmp_path):
+    # The README tells a reader to open the notebooks with `.venv/bin/jupyter lab`: it must exist in the
+    # environment that runs the tests, and the kernel it starts must import this repository's sslm_utils.
+    bin_dir = pathlib.Path(sys.executable).parent
+    for tool in ("jupyter", "jupyter-lab"):
+        assert shutil.which(tool, path=str(bin_dir)), f"no {tool} in {bin_dir}: requirements.txt installs jupyterlab"
+    from jupyter_client.manager import KernelManager
+
+    kernel_python = KernelManager(kernel_name="python3").format_kernel_cmd()[0]  # what JupyterLab launches
+    where = "import importlib.util; print(importlib.util.find_spec('sslm_utils').origin)"
+    found = subprocess.run([kernel_python, "-c", where], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert pathlib.Path(found.stdout.strip()).resolve().is_relative_to(ROOT), found.stdout
