@@ -1,5 +1,6 @@
 """Repository-level rules that a unit test can enforce."""
 
+import ast
 import json
 import pathlib
 import re
@@ -59,3 +60,44 @@ def test_jupyter_lab_sits_beside_this_python_and_its_kernel_finds_the_package(tm
     where = "import importlib.util; print(importlib.util.find_spec('sslm_utils').origin)"
     found = subprocess.run([kernel_python, "-c", where], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert pathlib.Path(found.stdout.strip()).resolve().is_relative_to(ROOT), found.stdout
+
+
+# the tags the book's notebooks may carry: nbval's markers and myst-nb's layout tags
+TAGS = {"nbval-check-output", "nbval-ignore-output", "nbval-skip", "raises-exception",
+        "remove-cell", "remove-input", "remove-output", "hide-input", "hide-output", "hide-cell"}
+
+
+def code_cells(nb_path):
+    return [c for c in json.loads(nb_path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def test_test_and_layout_markers_are_cell_tags_not_comments():
+    for nb_path in NOTEBOOKS:
+        for cell in code_cells(nb_path):
+            source = "".join(cell["source"])
+            markers = [line for line in source.splitlines() if re.match(r"\s*#\s*NBVAL_", line)]
+            assert markers == [], f"{nb_path.name}: use the cell tag instead of {markers[0].strip()!r}"
+            unknown = set(cell["metadata"].get("tags", [])) - TAGS
+            assert not unknown, f"{nb_path.name}: unknown tags {unknown}"
+
+
+def is_glue_only(source):
+    """Every statement is a glue(...) call (or `_ = glue(...)`, or a loop of them)."""
+    def glue_call(node):
+        return isinstance(node, ast.Call) and getattr(node.func, "id", None) == "glue"
+
+    def glue_statement(st):
+        return ((isinstance(st, ast.Expr) and glue_call(st.value))
+                or (isinstance(st, ast.Assign) and glue_call(st.value))
+                or (isinstance(st, ast.For) and all(glue_statement(s) for s in st.body)))
+
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))  # magics
+    body = ast.parse(code).body
+    return bool(body) and all(glue_statement(st) for st in body)
+
+
+def test_cells_of_glue_calls_are_removed_from_the_book():
+    for nb_path in NOTEBOOKS:
+        for cell in code_cells(nb_path):
+            if is_glue_only("".join(cell["source"])):
+                assert "remove-cell" in cell["metadata"].get("tags", []), f"{nb_path.name}: tag the glue cell"
