@@ -14,7 +14,7 @@ export TQDM_MININTERVAL := 600
 NOTEBOOK_DIRS := chapters book
 NOTEBOOKS := $(foreach dir,$(NOTEBOOK_DIRS),$(shell find $(dir) -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort))
 
-.PHONY: help setup book test lint test-unit test-notebooks book-strict execute lock clean
+.PHONY: help setup book test lint test-unit test-notebooks book-strict execute lock pin-colab clean
 
 help:
 	@echo "make book   - create $(VENV), install everything, build the HTML book"
@@ -68,6 +68,10 @@ lock: $(STAMP)
 	{ echo "# Exact versions CI installs (pip install -c constraints.txt). Regenerate with 'make lock'."; \
 	  echo "# torch is pinned to 2.13.0; on CPU-only CI the local +cpu wheel satisfies it."; \
 	  $(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt
+
+# after a version bump in pyproject.toml: Colab badges, setup cells and launch buttons follow it
+pin-colab: $(STAMP)
+	$(BIN)/python tools/pin_colab.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache $(NBCACHE)

@@ -1,6 +1,7 @@
 """Repository-level rules that a unit test can enforce."""
 
 import ast
+import importlib.util
 import json
 import pathlib
 import re
@@ -20,6 +21,16 @@ def test_nothing_reads_the_authors_shared_folder():
     assert offenders == []
 
 
+def load_tool(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+pin_colab = load_tool("pin_colab")  # writes the release into the Colab links and setup cells
+
+
 # the lessons, and the appendix notebooks beside the book's pages
 NOTEBOOKS = sorted(p for folder in ("chapters", "book") for p in (ROOT / folder).rglob("*.ipynb")
                    if ".ipynb_checkpoints" not in p.parts)
@@ -36,12 +47,13 @@ def test_every_notebook_is_in_the_table_of_contents():
 
 
 def test_notebooks_open_with_a_colab_badge_and_have_outputs():
+    release = pin_colab.version()
     for nb_path in NOTEBOOKS:
         nb = json.loads(nb_path.read_text())
         first = "".join(nb["cells"][0]["source"])
-        # the badge opens this very notebook, so a moved notebook cannot keep a stale link
-        assert "colab.research.google.com" in first, nb_path
-        assert f"/blob/main/{nb_path.relative_to(ROOT).as_posix()}" in first, nb_path
+        # the badge opens this very notebook, as released: a moved notebook cannot keep a stale link, and the
+        # notebook comes from the tag its setup cell installs the package from
+        assert pin_colab.badge_url(release, nb_path) in first, f"{nb_path}: run `make pin-colab`"
         code = [c for c in nb["cells"] if c["cell_type"] == "code"]
         assert all(c.get("execution_count") for c in code), f"{nb_path} has unexecuted cells; run `make execute`"
         errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
@@ -101,3 +113,18 @@ def test_cells_of_glue_calls_are_removed_from_the_book():
         for cell in code_cells(nb_path):
             if is_glue_only("".join(cell["source"])):
                 assert "remove-cell" in cell["metadata"].get("tags", []), f"{nb_path.name}: tag the glue cell"
+
+
+def test_colab_installs_the_release_the_notebook_belongs_to():
+    # one version, written in pyproject.toml: the package says it, every setup cell installs that tag (the cell
+    # is the same in every notebook, tagged remove-cell: it is for Colab, not for the book), and the book's
+    # launch buttons open the notebooks of that tag
+    release = pin_colab.version()
+    import sslm_utils
+
+    assert sslm_utils.__version__ == release
+    for nb_path in NOTEBOOKS:
+        setup = json.loads(nb_path.read_text())["cells"][1]
+        assert "".join(setup["source"]) == pin_colab.setup_cell(release), f"{nb_path}: run `make pin-colab`"
+        assert setup["metadata"].get("tags") == ["remove-cell"], nb_path
+    assert f"branch: v{release}\n" in (ROOT / "_config.yml").read_text(), "run `make pin-colab`"
