@@ -128,3 +128,21 @@ def test_colab_installs_the_release_the_notebook_belongs_to():
         assert "".join(setup["source"]) == pin_colab.setup_cell(release), f"{nb_path}: run `make pin-colab`"
         assert setup["metadata"].get("tags") == ["remove-cell"], nb_path
     assert f"branch: v{release}\n" in (ROOT / "_config.yml").read_text(), "run `make pin-colab`"
+
+
+def reader_facing_text():
+    """The prose a reader sees: markdown cells of the notebooks, and the book's own pages."""
+    for nb_path in NOTEBOOKS:
+        for cell in json.loads(nb_path.read_text())["cells"]:
+            if cell["cell_type"] == "markdown":
+                yield nb_path, "".join(cell["source"])
+    for page in sorted((ROOT / "book").glob("*.md")):
+        yield page, page.read_text()
+
+
+def test_the_prose_promises_no_chapter_that_does_not_exist():
+    # parts 1-3 and the appendices exist; the text must not send a reader to chapter 4 or 5, or to
+    # "later chapters", nor speak of the authors' source documents instead of misconceptions in general
+    promise = re.compile(r"\bchapters? [4-9]\b|\blater chapters\b|\bsyllabus\b|\bsource material\b", re.IGNORECASE)
+    offenders = [(path.name, m.group()) for path, text in reader_facing_text() for m in promise.finditer(text)]
+    assert offenders == []
