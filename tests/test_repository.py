@@ -146,3 +146,28 @@ def test_the_prose_promises_no_chapter_that_does_not_exist():
     promise = re.compile(r"\bchapters? [4-9]\b|\blater chapters\b|\bsyllabus\b|\bsource material\b", re.IGNORECASE)
     offenders = [(path.name, m.group()) for path, text in reader_facing_text() for m in promise.finditer(text)]
     assert offenders == []
+
+
+LESSONS = [p for p in NOTEBOOKS if p.parts[-3] == "chapters"]
+SOLUTIONS = [p for p in NOTEBOOKS if p.parent.name == "solutions"]
+
+
+def headings(nb_path, level):
+    cells = json.loads(nb_path.read_text())["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return re.findall(rf"^{'#' * level} (.+)$", text, re.MULTILINE)
+
+
+def test_every_lesson_ends_with_its_summary_then_its_exercises():
+    assert len(LESSONS) == 9
+    for nb_path in LESSONS:
+        sections = headings(nb_path, 2)
+        assert sections[-2:] == ["Summary", "Exercises"], (nb_path.name, sections[-2:])
+
+
+def test_solution_pages_are_titled_alike():
+    assert len(SOLUTIONS) == 9
+    for nb_path in SOLUTIONS:
+        lesson = nb_path.parent.parent / nb_path.name.replace("_solutions", "")
+        number = headings(lesson, 1)[0].split()[0]  # "# 3.1 Pretraining ..." -> "3.1"
+        assert re.fullmatch(rf"Solutions {re.escape(number)} — \S.*", headings(nb_path, 1)[0]), nb_path.name
