@@ -3,9 +3,10 @@
 Run after the book is built (``make test`` runs it after the strict build, as ``make test-browser``).
 Each page is opened once at a desktop width and once at a phone's 390 px; the tests below then check
 what was recorded: no console errors, every image decodes, MathJax typeset every formula (no raw
-``\\(`` left), nothing makes a page scroll sideways at 390 px, and every link inside the book leads to
-a page and an anchor that exist. Requests to other hosts are refused, so the check runs the same
-offline as online, and external images (the Colab badge) are only required to have alt text.
+``\\(`` left), the code cells fit their boxes at 1280 px, nothing makes a page scroll sideways at
+390 px, and every link inside the book leads to a page and an anchor that exist. Requests to other
+hosts are refused, so the check runs the same offline as online, and external images (the Colab
+badge) are only required to have alt text.
 
 Needs Chromium and its driver (Debian/Ubuntu: ``apt-get install chromium chromium-driver``; set
 ``SSLM_CHROMIUM`` / ``SSLM_CHROMEDRIVER`` for other locations) and selenium (requirements.txt).
@@ -98,6 +99,14 @@ return {overflow: root.scrollWidth - width, wide: wide};
 """
 
 
+# notebook code cells whose lines do not fit their box (ruff keeps them to 88 characters)
+CODE = """
+return [...document.querySelectorAll("div.cell_input pre")]
+  .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+  .map(pre => pre.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), ""));
+"""
+
+
 @pytest.fixture(scope="module")
 def visits():
     """Open every built page at both widths and record what the tests check; reports the time taken."""
@@ -135,6 +144,7 @@ def visits():
             record["math"] = driver.execute_script(MATH)
             record["images"] = driver.execute_async_script(IMAGES)
             record["links"] = driver.execute_script("return [...document.querySelectorAll('a[href]')].map(a => a.href)")
+            record["code"] = driver.execute_script(CODE)
             driver.set_window_size(*PHONE)
             driver.get(base + page)
             driver.execute_async_script(WAIT_FOR_MATH)
@@ -182,6 +192,12 @@ def test_math_is_typeset_on_every_page(visits):
             problems[page] = math
     assert problems == {}
     assert sum(r["math"]["formulas"] for r in records.values()) > 100  # the book has math, and it was found
+
+
+def test_code_fits_its_box_on_a_desktop(visits):
+    _, records = visits
+    scrolling = {page: r["code"] for page, r in records.items() if r["code"]}
+    assert scrolling == {}
 
 
 def test_no_page_scrolls_sideways_on_a_phone(visits):
