@@ -79,7 +79,8 @@ const article = document.querySelector("main") || document.body;
 const copy = article.cloneNode(true);
 copy.querySelectorAll("pre, code, script, style, mjx-container").forEach(e => e.remove());
 const text = copy.textContent;
-const raw = ["\\\\(", "\\\\[", "$$"].filter(marker => text.includes(marker));
+const raw = ["\\\\(", "\\\\[", "$$"].filter(marker => text.includes(marker))
+  .concat(text.match(/\\\\[A-Za-z]{2,}/g) || []);  // a TeX command left in the prose: \\frac, \\partial
 const formulas = [...article.querySelectorAll("span.math, div.math")];
 const untypeset = formulas.filter(e => !e.querySelector("mjx-container")).map(e => e.textContent.slice(0, 60));
 const errors = [...article.querySelectorAll("mjx-merror")].map(e => e.textContent.slice(0, 60));
