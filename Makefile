@@ -14,11 +14,11 @@ export TQDM_MININTERVAL := 600
 NOTEBOOK_DIRS := chapters book
 NOTEBOOKS := $(foreach dir,$(NOTEBOOK_DIRS),$(shell find $(dir) -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort))
 
-.PHONY: help setup book test lint test-unit test-notebooks book-strict execute lock clean
+.PHONY: help setup book test lint test-unit test-notebooks book-strict test-browser execute lock pin-colab clean
 
 help:
 	@echo "make book   - create $(VENV), install everything, build the HTML book"
-	@echo "make test   - lint, unit tests, execute every notebook (nbval), strict book build"
+	@echo "make test   - lint, unit tests, execute every notebook (nbval), strict book build, browser check"
 	@echo "make execute - re-execute all notebooks in place (quick profile) to refresh outputs"
 
 # torch goes in first and alone, pinned, so nothing later can pull a CUDA build
@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q --ignore=tests/test_browser.py
 
 # Notebooks run against a fresh, empty cache (data re-verified, models retrained), as on a new machine.
 NBCACHE := $(CURDIR)/.nbcache
@@ -52,7 +52,12 @@ book-strict: $(STAMP)
 	rm -rf _build
 	$(BIN)/jupyter-book build . --toc book/_toc.yml -W -n --keep-going
 
-test: lint test-unit test-notebooks book-strict
+# The built pages in headless Chromium: console errors, images, math, width at 390 px, internal links.
+# Needs the book built (book-strict) and Chromium; without Chromium it is skipped and says how to install it.
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest tests/test_browser.py -q -rs --durations=1
+
+test: lint test-unit test-notebooks book-strict test-browser
 	@echo "make test: all checks passed"
 
 execute: $(STAMP)
@@ -68,6 +73,10 @@ lock: $(STAMP)
 	{ echo "# Exact versions CI installs (pip install -c constraints.txt). Regenerate with 'make lock'."; \
 	  echo "# torch is pinned to 2.13.0; on CPU-only CI the local +cpu wheel satisfies it."; \
 	  $(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt
+
+# after a version bump in pyproject.toml: Colab badges, setup cells and launch buttons follow it
+pin-colab: $(STAMP)
+	$(BIN)/python .ci/pin_colab.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache $(NBCACHE)

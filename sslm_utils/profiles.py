@@ -265,16 +265,46 @@ def get_profile(name: str | None = None, **overrides) -> Profile:
     return profile.replace(**overrides) if overrides else profile
 
 
-def compare_profiles():
-    """A table of every size that differs between the profiles, one row per ``section.field``."""
+def format_size(value) -> str:
+    """A profile value as a table shows it: ``8,000``, ``0.0005``, ``1e-5``, ``all`` for None."""
+    if value is None:
+        return "all"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value != value:  # NaN: no value
+            return "—"
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{value:,.0f}"
+        text = f"{value:.4g}"
+        if "e" in text:  # 1e-05 -> 1e-5
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}e{int(exponent)}"
+        return text
+    return str(value)
+
+
+def compare_profiles(*sections: str):
+    """A table of the sizes that differ between the profiles, one row per ``section.field``.
+
+    Name sections to keep only their rows, e.g. ``compare_profiles("model", "bert")``. Every cell is
+    a string (thousands separated, no trailing zeros, ``all`` for "the whole corpus").
+    """
     import pandas as pd
 
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        raise ValueError(f"Unknown profile section(s) {unknown}; sections are {sorted(SECTIONS)}.")
     rows = {}
     for profile in PROFILES.values():
         for key, section in profile.sections().items():
+            if sections and key not in sections:
+                continue
             for field, value in section.as_dict().items():
-                rows.setdefault(f"{key}.{field}", {})[profile.name] = "all" if value is None else f"{value:,}"
-    table = pd.DataFrame(rows).T
+                rows.setdefault(f"{key}.{field}", {})[profile.name] = format_size(value)
+    table = pd.DataFrame(rows, columns=list(rows), index=list(PROFILES)).T.fillna("—")
     return table[table.nunique(axis=1) > 1]
 
 

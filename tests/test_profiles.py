@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from sslm_utils.profiles import (
     Profile,
     TransformerShape,
     compare_profiles,
+    format_size,
     get_profile,
     pick_device,
 )
@@ -159,6 +161,32 @@ def test_compare_profiles_lists_only_differences():
     same = [f"{k}.{f}" for k in SECTIONS for f, v in getattr(quick, k).as_dict().items()
             if getattr(full, k).as_dict()[f] == v]
     assert not set(same) & set(table.index)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(8000, "8,000"), (30000.0, "30,000"), (None, "all"), (0.0005, "0.0005"), (1e-5, "1e-5"), (0.1, "0.1"),
+     (0.0, "0"), (2.5e-4, "0.00025"), (True, "yes"), ("sop", "sop"), (float("nan"), "—")],
+)
+def test_format_size_gives_clean_strings(value, shown):
+    assert format_size(value) == shown
+
+
+def test_compare_profiles_shows_clean_strings_only():
+    table = compare_profiles()
+    cells = [cell for row in table.itertuples(index=False) for cell in row]
+    assert all(isinstance(cell, str) for cell in cells)
+    assert not [c for c in cells if c.lower() == "nan" or re.fullmatch(r"[\d,]+\.0+", c)]  # no 8000.000, no NaN
+    assert table.loc["tokenizer.vocab_size"].tolist() == ["8,000", "30,000"]
+    assert table.loc["gpt.dropout"].tolist() == ["0", "0.1"] and table.loc["bert.lr"].tolist() == ["0.002", "0.0005"]
+
+
+def test_compare_profiles_keeps_the_sections_asked_for():
+    table = compare_profiles("model", "bert")
+    assert {row.split(".")[0] for row in table.index} == {"model", "bert"}
+    assert list(table.index) == [row for row in compare_profiles().index if row.split(".")[0] in ("model", "bert")]
+    with pytest.raises(ValueError, match="sections are"):
+        compare_profiles("bertt")
 
 
 def test_as_dict_is_nested_and_json_serialisable():

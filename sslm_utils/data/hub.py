@@ -16,12 +16,12 @@ class HubUnavailableError(RuntimeError):
 
 
 HUB_DATASETS = {
-    # name: (hub id, config, the offline alternative in this book)
+    # name: (hub id, config, the offline alternative in this book, or None where there is none yet)
     "wikitext-103": ("Salesforce/wikitext", "wikitext-103-raw-v1", "load_sotu()"),
     "sst2": ("stanfordnlp/sst2", None, "load_rotten_tomatoes()"),
     "imdb": ("stanfordnlp/imdb", None, "load_rotten_tomatoes()"),
-    "squad": ("rajpurkar/squad", None, "the small QA set built from load_sotu() in chapter 5"),
-    "conll2003": ("eriktks/conll2003", None, "the NER data described in chapter 5"),
+    "squad": ("rajpurkar/squad", None, None),
+    "conll2003": ("eriktks/conll2003", None, None),
 }
 
 
@@ -56,13 +56,14 @@ def hub_reachable(timeout: float = 3.0) -> bool:
     return bool(answer and answer[0])
 
 
-def require_hub(what: str, alternative: str) -> None:
-    """Raise :class:`HubUnavailableError` naming ``alternative`` if the hub is out of reach."""
+def require_hub(what: str, alternative: str | None) -> None:
+    """Raise :class:`HubUnavailableError` naming ``alternative`` (if there is one) if the hub is out of reach."""
     if not hub_reachable():
+        instead = (f"Use the offline alternative instead: {alternative}; or run" if alternative
+                   else "The book has no offline alternative for it yet: run it")
         raise HubUnavailableError(
             f"{what} needs the Hugging Face hub, which this machine cannot reach "
-            f"(or HF_HUB_OFFLINE is set). Use the offline alternative instead: {alternative}; "
-            "or run on a machine with internet access."
+            f"(or HF_HUB_OFFLINE is set). {instead} on a machine with internet access."
         )
 
 

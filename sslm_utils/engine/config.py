@@ -120,6 +120,28 @@ class TrainConfig:
     def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
+    def summary(self) -> str:
+        """The settings that shape the run, a few short lines (the repr lists every field on one)."""
+        size = f"{self.max_steps:,} steps of {self.batch_size} examples"
+        if self.grad_accum_steps > 1:
+            size += f" ({self.grad_accum_steps} micro-batches of {self.micro_batch_size})"
+        if self.stop_after is not None:
+            size += f", stopping after step {self.stop_after:,}"
+        beta1, beta2 = self.betas
+        optimizer = (f"AdamW: lr {self.lr:g}, betas ({beta1:g}, {beta2:g}), eps {self.eps:g}, "
+                     f"weight decay {self.weight_decay:g}")
+        decay = {"linear": "linear decay", "cosine": "cosine decay", "constant": "constant"}[self.schedule]
+        warmup = f"{self.warmup_steps:,} warm-up steps, then {decay}" if self.warmup_steps else decay
+        clipping = ("no gradient clipping" if self.max_grad_norm is None
+                    else f"gradients clipped at norm {self.max_grad_norm:g}")
+        evaluation = ("evaluation at the end" if self.eval_every is None
+                      else f"evaluation every {self.eval_every:,} steps")
+        checkpoints = ("one checkpoint, at the end" if self.checkpoint_every is None
+                       else f"a checkpoint every {self.checkpoint_every:,}")
+        precision = f"mixed precision: {self.mixed_precision}" + (", CPU only" if self.cpu else "")
+        return "\n".join([size, optimizer, f"schedule: {warmup}; {clipping}",
+                          f"{evaluation}, {checkpoints}; {precision}"])
+
     def as_dict(self) -> dict:
         """The fields as JSON-friendly values (trackers by name), as stored in checkpoints."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

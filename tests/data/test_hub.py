@@ -34,3 +34,12 @@ def test_a_stalled_dns_lookup_is_bounded(monkeypatch):
     start = time.monotonic()
     assert hub.hub_reachable(timeout=0.3) is False
     assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize("name", ["squad", "conll2003"])
+def test_a_dataset_without_an_offline_alternative_says_so(monkeypatch, name):
+    # no pointer to a chapter that does not exist
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(HubUnavailableError, match="no offline alternative") as caught:
+        load_hub_dataset(name)
+    assert "chapter" not in str(caught.value)

@@ -72,3 +72,28 @@ def test_bf16_on_the_cpu_changes_the_arithmetic(toy_bert, toy_data, masking_coll
         losses[mp] = [r["loss"] for r in result.history if r["split"] == "train"]
     assert losses["no"] != losses["bf16"]
     assert losses["no"] == pytest.approx(losses["bf16"], rel=0.02)
+
+
+def test_summary_is_short_and_names_what_shapes_the_run():
+    from sslm_utils.engine.config import TrainConfig
+
+    config = TrainConfig(max_steps=450, batch_size=32, lr=2e-3, eps=1e-6, warmup_steps=45, eval_every=50,
+                         checkpoint_every=50)
+    assert config.summary().splitlines() == [
+        "450 steps of 32 examples",
+        "AdamW: lr 0.002, betas (0.9, 0.999), eps 1e-06, weight decay 0.01",
+        "schedule: 45 warm-up steps, then linear decay; gradients clipped at norm 1",
+        "evaluation every 50 steps, a checkpoint every 50; mixed precision: auto",
+    ]
+    assert len(repr(config)) > 300  # what the notebooks used to print
+
+
+def test_summary_of_a_config_without_warmup_clipping_or_periodic_evaluation():
+    from sslm_utils.engine.config import TrainConfig
+
+    text = TrainConfig(max_steps=10, batch_size=8, grad_accum_steps=2, stop_after=5, schedule="constant",
+                       max_grad_norm=None, cpu=True).summary()
+    assert "(2 micro-batches of 4), stopping after step 5" in text
+    assert "schedule: constant; no gradient clipping" in text
+    assert "evaluation at the end, one checkpoint, at the end" in text and "CPU only" in text
+    assert max(len(line) for line in text.splitlines()) <= 88
