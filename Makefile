@@ -14,12 +14,14 @@ export TQDM_MININTERVAL := 600
 NOTEBOOK_DIRS := chapters book
 NOTEBOOKS := $(foreach dir,$(NOTEBOOK_DIRS),$(shell find $(dir) -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort))
 
-.PHONY: help setup book test lint test-unit test-notebooks book-strict test-browser execute lock pin-colab clean
+.PHONY: help setup book test lint test-unit test-notebooks book-strict test-browser execute lock pin-colab clean \
+	reference
 
 help:
 	@echo "make book   - create $(VENV), install everything, build the HTML book"
 	@echo "make test   - lint, unit tests, execute every notebook (nbval), strict book build, browser check"
 	@echo "make execute - re-execute all notebooks in place (quick profile) to refresh outputs"
+	@echo "make reference - retrain and re-export the shipped reference BERT and GPT (about 2 hours on a CPU)"
 
 # torch goes in first and alone, pinned, so nothing later can pull a CUDA build
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -67,6 +69,17 @@ execute: $(STAMP)
 	  SSLM_CACHE=$(NBCACHE) SSLM_PROFILE=quick $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --log-level=WARN --ExecutePreprocessor.timeout=900 "$$nb"; \
 	  echo "executed $$nb in $$(( $$(date +%s) - start )) s"; \
+	done
+
+# The reference models shipped in sslm_utils/zoo/reference_models/ (about an hour each on two CPU cores).
+# Interrupted? Run it again: each run resumes from its last checkpoint and gives the same weights.
+REFERENCE_RUNS := runs
+
+reference: $(STAMP)
+	for model in bert gpt; do \
+	  $(BIN)/sslm pretrain --model $$model --profile reference --seed 0 \
+	    --output-dir $(REFERENCE_RUNS)/reference-$$model --resume auto; \
+	  $(BIN)/sslm export-reference $(REFERENCE_RUNS)/reference-$$model --name $$model; \
 	done
 
 lock: $(STAMP)

@@ -37,6 +37,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, required=True, help="JSON-lines file for the evaluations")
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--stop-after", type=int, default=None,
+                   help="end at this step, with the schedule still planned for --steps (a probe of a long run)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--warmup", type=int, default=150)
     p.add_argument("--batch-size", type=int, default=32)
@@ -114,6 +116,7 @@ def main(argv=None) -> None:
     loss_fn, metrics = objective_functions(args.objective, mask_id=tok.mask_token_id)
     config = TrainConfig(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup_steps=args.warmup,
                          weight_decay=0.01, eps=1e-6, eval_every=args.eval_every, eval_batch_size=EVAL_BATCH,
+                         stop_after=args.stop_after,
                          progress=False, seed=0)
     result = train(model, data.train, config=config, eval_data=data.validation,
                    collate_fn=MLMCollator(tok, mlm_probability=args.mask_prob), eval_collate_fn=MLMCollator(tok),

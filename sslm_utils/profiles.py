@@ -234,6 +234,22 @@ PROFILES: dict[str, Profile] = {
         # four objective runs: as many steps in all as lesson 3.1's one BERT; two ELECTRA runs
         objectives=ObjectiveRuns(steps=1_500, probe_train_examples=None, electra_steps=3_000),
     ),
+    # The recipe of the reference models shipped with the package (``sslm pretrain --profile reference``):
+    # about an hour each on two CPU cores. Only the tokenizer, model, bert and gpt sections are used;
+    # the others repeat quick's so that every section is valid. Why these sizes: book/reference_models.md.
+    "reference": Profile(
+        name="reference",
+        lm=WordLMSizes(max_train_words=400_000, max_eval_words=60_000, vocab_size=5_000, context=2, embed_dim=64,
+                       hidden_dim=256, steps=2_500, batch_size=256),
+        tokenizer=TokenizerSizes(vocab_size=8_000, train_docs=None),
+        model=TransformerShape(seq_len=128, d_model=192, n_layers=4, n_heads=3, d_ff=768),
+        attention=AttentionRuns(batch_size=32, steps=200),
+        bert=BertRun(steps=6_000, batch_size=32, lr=1e-3, warmup_steps=300, train_docs=None, dupe_factor=5,
+                     eval_examples=1_024, eval_every=250),
+        gpt=GPTRun(steps=5_000, batch_size=16, lr=1e-3, warmup_steps=200, train_docs=None, eval_blocks=512,
+                   eval_every=500, dropout=0.1),
+        objectives=ObjectiveRuns(steps=150, probe_train_examples=2_500, electra_steps=100),
+    ),
 }
 
 
@@ -286,25 +302,28 @@ def format_size(value) -> str:
     return str(value)
 
 
-def compare_profiles(*sections: str):
-    """A table of the sizes that differ between the profiles, one row per ``section.field``.
+def compare_profiles(*sections: str, profiles: tuple[str, ...] = ("quick", "full")):
+    """A table of the sizes that differ between ``profiles``, one row per ``section.field``.
 
-    Name sections to keep only their rows, e.g. ``compare_profiles("model", "bert")``. Every cell is
-    a string (thousands separated, no trailing zeros, ``all`` for "the whole corpus").
+    Name sections to keep only their rows, e.g. ``compare_profiles("model", "bert")``; add
+    ``profiles=("quick", "full", "reference")`` to see the recipe of the shipped reference models
+    (only its tokenizer, model, bert and gpt sections mean anything). Every cell is a string
+    (thousands separated, no trailing zeros, ``all`` for "the whole corpus").
     """
     import pandas as pd
 
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         raise ValueError(f"Unknown profile section(s) {unknown}; sections are {sorted(SECTIONS)}.")
+    chosen = [PROFILES[_check_name(name)] for name in profiles]
     rows = {}
-    for profile in PROFILES.values():
+    for profile in chosen:
         for key, section in profile.sections().items():
             if sections and key not in sections:
                 continue
             for field, value in section.as_dict().items():
                 rows.setdefault(f"{key}.{field}", {})[profile.name] = format_size(value)
-    table = pd.DataFrame(rows, columns=list(rows), index=list(PROFILES)).T.fillna("—")
+    table = pd.DataFrame(rows, columns=list(rows), index=[p.name for p in chosen]).T.fillna("—")
     return table[table.nunique(axis=1) > 1]
 
 

@@ -10,6 +10,7 @@ import json
 import math
 import pathlib
 
+import pytest
 import torch
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
@@ -68,3 +69,21 @@ def test_mlm_recipes_logs_each_kind_of_position_and_the_baseline(tmp_path, isola
             assert 0 <= row[key] <= 1
         assert _positive(row["unigram_loss_at_mask"]) and _positive(row["mlm_loss_at_mask"])
         assert -1 <= row["position_cosine"] <= 1
+
+
+def test_time_to_quality_trains_both_variants_for_the_budget_and_scores_them_on_the_same_masks(tmp_path,
+                                                                                             isolated_cache):
+    bench = _load_script("time_to_quality")
+    out = tmp_path / "ttq.json"
+    report = bench.main(["--seconds", "2", "--docs", "2", "--eval-examples", "16", "--calibrate-steps", "2",
+                         "--threads", "1", "--json", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(report))
+    runs = report["runs"]
+    assert set(runs) == {"book", "trainer_defaults"}
+    assert runs["trainer_defaults"]["lr"] == 5e-5 and runs["trainer_defaults"]["batch_size"] == 8  # the defaults
+    for run in runs.values():
+        assert run["steps"] >= 1 and _positive(run["wall_s"]) and _positive(run["loss_at_mask"])
+        # the same held-out masks, so the same unigram baseline
+        assert run["unigram_loss_at_mask"] == runs["book"]["unigram_loss_at_mask"]
+    assert report["difference"]["loss_at_mask_nats"] == pytest.approx(
+        runs["trainer_defaults"]["loss_at_mask"] - runs["book"]["loss_at_mask"])

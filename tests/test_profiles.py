@@ -150,7 +150,7 @@ def test_profiles_are_immutable():
 
 def test_compare_profiles_lists_only_differences():
     table = compare_profiles()
-    assert set(table.columns) == set(PROFILES)
+    assert list(table.columns) == ["quick", "full"]
     assert {"model.d_model", "bert.steps", "gpt.steps", "tokenizer.vocab_size"} <= set(table.index)
     assert "name" not in table.index and "d_model" not in table.index
     assert all("." in row for row in table.index)
@@ -179,6 +179,14 @@ def test_compare_profiles_shows_clean_strings_only():
     assert not [c for c in cells if c.lower() == "nan" or re.fullmatch(r"[\d,]+\.0+", c)]  # no 8000.000, no NaN
     assert table.loc["tokenizer.vocab_size"].tolist() == ["8,000", "30,000"]
     assert table.loc["gpt.dropout"].tolist() == ["0", "0.1"] and table.loc["bert.lr"].tolist() == ["0.002", "0.0005"]
+
+
+def test_compare_profiles_can_show_the_reference_recipe():
+    table = compare_profiles("model", "bert", profiles=("quick", "full", "reference"))
+    assert list(table.columns) == ["quick", "full", "reference"]
+    assert table.loc["model.d_model", "reference"] == f"{get_profile('reference').model.d_model:,}"
+    with pytest.raises(ValueError, match="Unknown profile 'huge'"):
+        compare_profiles(profiles=("quick", "huge"))
 
 
 def test_compare_profiles_keeps_the_sections_asked_for():

@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command == "export-reference":
+            from .export import run_export
+
+            return run_export(args, parser)
         return run_pretrain(args, parser)
     except (ValueError, FileNotFoundError, CheckpointError) as err:
         print(f"sslm {args.command}: error: {err}", file=sys.stderr)

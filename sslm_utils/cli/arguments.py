@@ -6,9 +6,10 @@ import argparse
 from pathlib import Path
 
 from .. import checks
+from ..profiles import PROFILES
 
 MODELS = ("bert", "gpt")  # the pretraining recipes of lessons 3.1 and 3.2 (sslm_utils.zoo)
-PROFILE_NAMES = ("quick", "full")
+PROFILE_NAMES = tuple(PROFILES)  # quick, full, and reference (the shipped models)
 
 
 def _argument(check, parse=int, example: str = "100"):
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     _add_pretrain(commands)
+    from .export import add_export  # the export's imports load pretrain's, so it is imported here
+
+    add_export(commands)
     return parser
 
 

@@ -8,14 +8,28 @@ from the subpackage too):
 - ``statistics``: how sure a measured difference is: standard errors for accuracies and for paired comparisons.
 - ``probes``: linear probes: how much a frozen encoder's features already know about a task.
 - ``predictions``: what a trained model predicts: masked words, next-token probabilities, continuations.
+- ``masked_lm``: scoring a masked LM at the positions it could not see, against the unigram on the same ones.
+- ``cloze``: fill-mask probes on held-out sentences fixed in advance.
 """
 
 from .baselines import (
+    kneser_ney_perplexities,
     log_vocab,
     ngram_log_probs,
     tfidf_features,
     unigram_cross_entropy,
     unigram_log_probs,
+)
+from .cloze import (
+    FILL_MASK_PROBES,
+    ClozeProbe,
+    cloze_table,
+)
+from .masked_lm import (
+    held_out_mlm_batches,
+    masked_lm_report,
+    mlm_position_scores,
+    real_token_ids,
 )
 from .perplexity import (
     perplexity,
@@ -44,6 +58,7 @@ __all__ = [
     "unigram_log_probs",
     "unigram_cross_entropy",
     "ngram_log_probs",
+    "kneser_ney_perplexities",
     "tfidf_features",
     "binomial_standard_error",
     "paired_difference",
@@ -56,4 +71,11 @@ __all__ = [
     "window_lm_log_probs",
     "token_log_probs",
     "generate_text",
+    "held_out_mlm_batches",
+    "mlm_position_scores",
+    "masked_lm_report",
+    "real_token_ids",
+    "ClozeProbe",
+    "FILL_MASK_PROBES",
+    "cloze_table",
 ]

@@ -46,6 +46,27 @@ def ngram_log_probs(kn_model, blocks: torch.Tensor) -> torch.Tensor:
     return logp.view(len(blocks), blocks.shape[1] - 1)
 
 
+def kneser_ney_perplexities(train_blocks: torch.Tensor, blocks: torch.Tensor, vocab_size: int,
+                            orders: Sequence[int] = (2, 3, 4, 5)) -> dict[int, float]:
+    """Held-out perplexity of an interpolated Kneser-Ney model of each order, fitted on every training token.
+
+    Scored like a GPT (:func:`ngram_log_probs`: the same targets, each block's
+    own earlier tokens as context), so ``min(result.values())`` is the n-gram a
+    GPT must beat on these blocks; which order wins depends on how much text
+    there is (more text supports longer histories).
+    """
+    from ..models.ngram import KneserNeyLM
+    from .perplexity import perplexity
+
+    checks.tensor("train_blocks", train_blocks, min_dim=2)
+    orders = [checks.positive_int("order", n) for n in orders]
+    if not orders:
+        raise ValueError("orders is empty; pass the n-gram orders to try, e.g. (2, 3, 4, 5).")
+    history = [train_blocks.flatten().tolist()]
+    return {n: perplexity(ngram_log_probs(KneserNeyLM(n, vocab_size).fit(history), blocks).flatten())
+            for n in orders}
+
+
 def tfidf_features(train_texts: Sequence[str], *other_texts: Sequence[str], min_df: int = 2):
     """TF-IDF bag-of-words vectors (dense arrays) fitted on ``train_texts`` only, for each text set given.
 

@@ -73,12 +73,11 @@ def pretraining_data(profile, *, tokenizer=None, objective: str = "nsp", seed: i
     seed, so runs with different seeds are scored on the same data.
     """
     tokenizer = tokenizer or bert_tokenizer(profile)
-    ids = dict(cls_id=tokenizer.cls_token_id, sep_id=tokenizer.sep_token_id, pad_id=tokenizer.pad_token_id)
     checks.seed(seed)
     train_docs, val_docs = documents or pretraining_documents(profile, tokenizer)
-    kw = dict(seq_len=profile.model.seq_len, objective=objective, **ids)
+    kw = dict(seq_len=profile.model.seq_len, objective=objective, **_special_ids(tokenizer))
     train = build_pair_examples(train_docs, seed=seed, dupe_factor=profile.bert.dupe_factor, **kw)
-    validation = build_pair_examples(val_docs, seed=VALIDATION_SEED, **kw).subset(profile.bert.eval_examples)
+    validation = held_out_pairs(profile, tokenizer, val_docs, objective=objective)
     stats = {
         "train_speeches": len(train_docs), "validation_speeches": len(val_docs),
         "train_sentences": sum(len(d) for d in train_docs), "train_pairs": len(train),
@@ -86,6 +85,21 @@ def pretraining_data(profile, *, tokenizer=None, objective: str = "nsp", seed: i
         "objective": objective, "seed": seed,
     }
     return PretrainingData(tokenizer, train, validation, stats)
+
+
+def _special_ids(tokenizer) -> dict:
+    return dict(cls_id=tokenizer.cls_token_id, sep_id=tokenizer.sep_token_id, pad_id=tokenizer.pad_token_id)
+
+
+def held_out_pairs(profile, tokenizer, validation_docs: list | None = None, *, objective: str = "nsp"):
+    """The held-out pairs every BERT of ``profile`` is scored on: ``profile.bert.eval_examples`` pairs from the
+    held-out speeches, drawn with a fixed seed (``validation_docs``, from :func:`pretraining_documents`,
+    saves tokenizing them again)."""
+    if validation_docs is None:
+        validation_docs = tokenize_documents(load_sotu()["validation"]["text"], tokenizer)
+    pairs = build_pair_examples(validation_docs, seed=VALIDATION_SEED, seq_len=profile.model.seq_len,
+                                objective=objective, **_special_ids(tokenizer))
+    return pairs.subset(profile.bert.eval_examples)
 
 
 def pretrain_config(profile):
@@ -123,6 +137,9 @@ def bert_cache_dir(profile=None, objective: str = "nsp", seed: int = 0) -> Path:
 
 def _from_hub(profile) -> PretrainedBert:
 
+    if profile.name not in HUB_BERTS:
+        raise ValueError(f"No published BERT has the shape of profile {profile.name!r}; published shapes exist for "
+                         f"{sorted(HUB_BERTS)}. For the reference model use sslm_utils.zoo.load_reference('bert').")
     hub_id = HUB_BERTS[profile.name]
     require_hub(f"The published BERT {hub_id!r}", "pretrained_bert(profile), the book's own BERT, trained offline")
     from transformers import AutoTokenizer, BertForPreTraining

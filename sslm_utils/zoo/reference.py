@@ -37,6 +37,9 @@ CARD_FILE = "README.md"
 RUN_INFO_FILE = "run_info.json"
 
 
+RESULTS_FILE = "results.json"  # the held-out evaluation the card reports
+
+
 _NOT_SHIPPED = {"training_info.json", "checkpoints"}  # the CLI's own bookkeeping in an output folder
 
 
@@ -76,12 +79,13 @@ def load_reference(name: str, root: str | os.PathLike = REFERENCE_ROOT) -> Pretr
 
 
 def export_reference(run_dir: str | os.PathLike, name: str, card: str,
-                     root: str | os.PathLike = REFERENCE_ROOT) -> Path:
+                     root: str | os.PathLike = REFERENCE_ROOT, *, extra: dict[str, str] | None = None) -> Path:
     """Turn a finished ``sslm pretrain`` output folder into the reference model ``root/name``.
 
     The transformers files go to ``model/``; ``training_info.json`` is split
     into ``run_info.json`` and ``training_log.jsonl``; ``card`` becomes the
-    README; the manifest is written last, and the folder is assembled under a
+    README; ``extra`` maps further file names to their text (e.g. the
+    evaluation, ``results.json``); the manifest is written last, and the folder is assembled under a
     temporary name and renamed into place, so a half-written reference never
     exists.
     """
@@ -98,6 +102,8 @@ def export_reference(run_dir: str | os.PathLike, name: str, card: str,
     (tmp / LOG_FILE).write_text("".join(json.dumps(row) + "\n" for row in history), encoding="utf-8")
     (tmp / RUN_INFO_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
     (tmp / CARD_FILE).write_text(card, encoding="utf-8")
+    for file_name, text in (extra or {}).items():
+        (tmp / file_name).write_text(text, encoding="utf-8")
     write_manifest(tmp)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)

@@ -91,3 +91,19 @@ def test_tfidf_min_df_drops_rare_training_words():
     x_train, x_val, x_test = tfidf_features(train, ["good"], ["bad acting"])
     assert x_val.shape == x_test.shape == (1, 2)
     assert x_val.any() and not x_test.any()  # 'bad' and 'acting' occur once in training: no columns
+
+
+def test_kneser_ney_perplexities_match_one_model_per_order_and_higher_orders_win_on_repetitive_text():
+    from sslm_utils.evaluation.baselines import kneser_ney_perplexities
+    from sslm_utils.evaluation.perplexity import perplexity
+
+    g = torch.Generator().manual_seed(0)
+    phrase = torch.randint(0, 20, (12,), generator=g)
+    train = phrase.repeat(40).view(-1, 16)  # a 12-token phrase over and over: long histories pay
+    held_out = phrase.repeat(4).view(-1, 16)
+    result = kneser_ney_perplexities(train, held_out, 20, orders=(1, 3))
+    one = KneserNeyLM(3, 20).fit([train.flatten().tolist()])
+    assert result[3] == pytest.approx(perplexity(ngram_log_probs(one, held_out).flatten()))
+    assert result[3] < result[1]
+    with pytest.raises(ValueError, match="orders is empty"):
+        kneser_ney_perplexities(train, held_out, 20, orders=())

@@ -67,3 +67,44 @@ def test_unknown_name_lists_the_installed_ones(shipped):
     folder, _ = shipped
     with pytest.raises(FileNotFoundError, match=r"No reference model 'tiny-gpt'.*installed: \['tiny-bert'\]"):
         load_reference("tiny-gpt", root=folder.parent)
+
+
+# --------------------------------------------------------------------------- the models the package ships
+
+SHIPPED = reference_names()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_shipped_model_loads_verified_and_its_card_reports_its_own_results(name):
+    from sslm_utils.zoo.reference import REFERENCE_ROOT, RESULTS_FILE
+
+    folder = REFERENCE_ROOT / name
+    loaded = load_reference(name)
+    results = json.loads((folder / RESULTS_FILE).read_text(encoding="utf-8"))["held_out"]
+    card = (folder / CARD_FILE).read_text(encoding="utf-8")
+    assert "--profile reference" in card and loaded.info["model"] in card
+    key = "accuracy_at_mask" if loaded.info["model"] == "bert" else "perplexity"
+    digits = 3 if key == "accuracy_at_mask" else 1
+    assert f"{results[key]:.{digits}f}" in card, "the card shows the evaluation shipped beside it"
+
+
+def test_the_shipped_models_fit_the_size_budget():
+    from sslm_utils.zoo.reference import REFERENCE_ROOT
+
+    total = sum(p.stat().st_size for p in REFERENCE_ROOT.rglob("*") if p.is_file())
+    assert total <= 30 * 2**20, f"reference models take {total / 2**20:.1f} MiB; the budget is 30 MiB"
+    assert not list(REFERENCE_ROOT.rglob("*.bin")) and not list(REFERENCE_ROOT.rglob("*.pt")), "no pickles"
+
+
+@pytest.mark.parametrize(("name", "task", "text"), [("bert", "fill-mask", "god bless the united states of [MASK]."),
+                                                     ("gpt", "text-generation", "Mr. Speaker, the state of")])
+def test_a_shipped_model_works_in_a_transformers_pipeline(name, task, text):
+    from transformers import pipeline
+
+    from sslm_utils.zoo.reference import REFERENCE_ROOT
+
+    if name not in SHIPPED:
+        pytest.fail(f"the package ships no reference model {name!r}")
+    pipe = pipeline(task, model=str(REFERENCE_ROOT / name / "model"), device="cpu")
+    out = pipe(text, max_new_tokens=5, do_sample=False) if task == "text-generation" else pipe(text, top_k=3)
+    assert len(out) >= 1
