@@ -10,6 +10,7 @@ from the subpackage too):
 - ``predictions``: what a trained model predicts: masked words, next-token probabilities, continuations.
 - ``masked_lm``: scoring a masked LM at the positions it could not see, against the unigram on the same ones.
 - ``cloze``: fill-mask probes on held-out sentences fixed in advance.
+- ``bias``: a fill-mask probe of gender association, normalised so that it does not measure word frequency.
 """
 
 from .baselines import (
@@ -19,6 +20,11 @@ from .baselines import (
     tfidf_features,
     unigram_cross_entropy,
     unigram_log_probs,
+)
+from .bias import (
+    TEMPLATES,
+    first_mask_log_probs,
+    gender_association,
 )
 from .cloze import (
     FILL_MASK_PROBES,
@@ -78,4 +84,7 @@ __all__ = [
     "ClozeProbe",
     "FILL_MASK_PROBES",
     "cloze_table",
+    "TEMPLATES",
+    "first_mask_log_probs",
+    "gender_association",
 ]
