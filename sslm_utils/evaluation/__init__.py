@@ -22,7 +22,7 @@ from .baselines import (
     unigram_log_probs,
 )
 from .bias import (
-    TEMPLATES,
+    BIAS_TEMPLATES,
     first_mask_log_probs,
     gender_association,
 )
@@ -84,7 +84,7 @@ __all__ = [
     "ClozeProbe",
     "FILL_MASK_PROBES",
     "cloze_table",
-    "TEMPLATES",
+    "BIAS_TEMPLATES",
     "first_mask_log_probs",
     "gender_association",
 ]

@@ -23,7 +23,7 @@ import torch
 from .. import checks
 from ..engine.eval_loop import eval_mode
 
-TEMPLATES = ("{target} is a {attribute}.", "{target} worked as a {attribute}.", "{target} wants to be a {attribute}.")
+BIAS_TEMPLATES = ("{target} is a {attribute}.", "{target} worked as a {attribute}.", "{target} wants to be a {attribute}.")
 
 
 def _one_token_id(tokenizer, word: str, what: str) -> int:
@@ -50,7 +50,7 @@ def first_mask_log_probs(model, tokenizer, text: str, word_ids: Sequence[int]) -
 
 
 def gender_association(model, tokenizer, attributes: Sequence[str], *, pair: tuple[str, str] = ("he", "she"),
-                       templates: Sequence[str] = TEMPLATES):
+                       templates: Sequence[str] = BIAS_TEMPLATES):
     """One row per (attribute, template): each pronoun's increased log probability and their difference.
 
     ``attributes`` (e.g. occupations) and the two words of ``pair`` must each
