@@ -23,7 +23,8 @@ import torch
 from .. import checks
 from ..engine.eval_loop import eval_mode
 
-BIAS_TEMPLATES = ("{target} is a {attribute}.", "{target} worked as a {attribute}.", "{target} wants to be a {attribute}.")
+BIAS_TEMPLATES = ("{target} is a {attribute}.", "{target} worked as a {attribute}.",
+                  "{target} wants to be a {attribute}.")
 
 
 def _one_token_id(tokenizer, word: str, what: str) -> int:
