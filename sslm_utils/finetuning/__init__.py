@@ -1,4 +1,4 @@
-"""Step 8: fine-tuning a pretrained encoder: a classifier head, and which parameters train.
+"""Step 8: fine-tuning a pretrained encoder: a classifier head, which parameters train, and what each choice costs.
 
 Its modules, in the order the book teaches them (every public name is importable
 from the subpackage too):
@@ -10,6 +10,8 @@ from the subpackage too):
 - ``adapters``: Houlsby adapters: a small bottleneck inside every layer trains, the pretrained weights stay as they
   are.
 - ``lora``: LoRA: train a low-rank update of chosen weight matrices, keep the pretrained weights frozen.
+- ``cloze``: cloze-style classification: let the MLM head fill a blank with a word that names the label.
+- ``memory``: what a training step costs in memory: the state a model keeps between steps, and the peak during one.
 """
 
 from .adapters import (
@@ -17,6 +19,10 @@ from .adapters import (
     HoulsbyAdapter,
     adapter_parameter_count,
     add_adapters,
+)
+from .cloze import (
+    verbalizer_ids,
+    verbalizer_logits,
 )
 from .heads import (
     POOLINGS,
@@ -28,6 +34,12 @@ from .lora import (
     add_lora,
     lora_parameter_count,
     merge_lora,
+)
+from .memory import (
+    StepMemory,
+    peak_bytes,
+    state_bytes,
+    training_step_memory,
 )
 from .parts import (
     encoder_layers,
@@ -70,4 +82,10 @@ __all__ = [
     "lora_parameter_count",
     "add_lora",
     "merge_lora",
+    "verbalizer_ids",
+    "verbalizer_logits",
+    "StepMemory",
+    "peak_bytes",
+    "state_bytes",
+    "training_step_memory",
 ]
