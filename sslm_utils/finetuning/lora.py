@@ -81,6 +81,7 @@ def add_lora(model: nn.Module, r: int, alpha: float, targets: tuple[str, ...] = 
     """
     checks.positive_int("r", r, "Pass the rank of the update, e.g. 4 or 8.")
     checks.positive_float("alpha", alpha, "Pass the scale numerator, e.g. alpha = 2 * r.")
+    checks.fraction("dropout", dropout, open_high=True)  # checked here, before the model is touched
     if isinstance(targets, str):
         targets = (targets,)
     if not targets:

@@ -3,7 +3,8 @@
 A strategy here only sets ``requires_grad`` (and, for adapters and LoRA,
 inserts the few new modules that will train); the training loop is the
 engine's, unchanged, because its optimizer takes exactly the parameters
-that require a gradient. From most to fewest trainable parameters:
+that require a gradient. Roughly from most to fewest trainable parameters
+(adapters and LoRA move with their width and rank):
 
 - ``full``: everything trains (Devlin et al., 2019).
 - ``top_k`` / ``bottom_k``: only the ``k`` layers next to the head (or next to

@@ -36,6 +36,18 @@ def test_a_new_lora_layer_is_the_base_layer():
     torch.testing.assert_close(lora(x), expected)
 
 
+def test_dropout_acts_on_the_update_only_in_training():
+    torch.manual_seed(0)
+    lora = LoRALinear(nn.Linear(16, 4), r=2, alpha=2, dropout=0.5)
+    with torch.no_grad():
+        lora.lora_B.weight.normal_()
+    x = torch.randn(8, 16)
+    with torch.no_grad():
+        assert not torch.equal(lora(x), lora(x))  # a fresh dropout mask each call
+        lora.eval()
+        torch.testing.assert_close(lora(x), lora.base(x) + lora.lora_B(lora.lora_A(x)))
+
+
 @pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")  # peft calls it
 def test_equal_to_peft(small_bert, labelled_batch):
     from peft import LoraConfig, get_peft_model
@@ -103,6 +115,10 @@ def test_bad_lora_is_explained(small_bert):
         add_lora(small_bert("model"), r=4, alpha=8, targets=("qeury", "value"))
     with pytest.raises(TypeError, match="adapts linear layers, but .* is a BertAttention"):
         add_lora(small_bert("model"), r=4, alpha=8, targets=("attention",))
+    untouched = small_bert("model")
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
+        add_lora(untouched, r=4, alpha=8, dropout=1.0)
+    assert all(p.requires_grad for p in untouched.parameters())  # refused before anything was frozen
     model = add_lora(small_bert("model"), r=4, alpha=8)
     with pytest.raises(ValueError, match="already has LoRA layers"):
         add_lora(model, r=4, alpha=8)
