@@ -10,7 +10,9 @@ from the subpackage too):
 """
 
 from .corpora import (
+    PARTY_LABELS,
     RT_LABELS,
+    load_conventions,
     load_rotten_tomatoes,
     load_sotu,
 )
@@ -42,6 +44,8 @@ __all__ = [
     "load_sotu",
     "RT_LABELS",
     "load_rotten_tomatoes",
+    "PARTY_LABELS",
+    "load_conventions",
     "HubUnavailableError",
     "HUB_DATASETS",
     "hub_reachable",

@@ -33,3 +33,64 @@ def test_rotten_tomatoes_split_by_movie():
 def test_bad_fractions(kwargs):
     with pytest.raises(ValueError):
         load_rotten_tomatoes(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def conventions():
+    from sslm_utils.data.corpora import load_conventions
+
+    return load_conventions()
+
+
+def test_conventions_split_by_speaker(conventions):
+    splits = [conventions[s] for s in ("train", "validation", "test")]
+    speakers = [set(s["speaker"]) for s in splits]
+    speeches = [set(s["speech"]) for s in splits]
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        assert not speakers[i] & speakers[j]  # no voice is heard in two splits
+        assert not speeches[i] & speeches[j]  # nor is a transcript cut in two
+    assert [len(s) for s in splits] == [2862, 252, 234]  # the sizes load_conventions' docstring gives
+    assert [len(s) for s in speakers] == [189, 19, 20]
+    labels = sum((list(s["label"]) for s in splits), [])
+    assert (labels.count(0), labels.count(1)) == (1943, 1405)
+    assert conventions["train"].features["label"].names == ["democrat", "republican"]
+    parties = {(r["speech"].split("-")[0], r["label"]) for s in splits for r in s}
+    assert parties == {("democrat", 0), ("republican", 1)}
+
+
+def test_conventions_hold_only_the_speakers_words(conventions):
+    rows = [r for s in conventions.values() for r in s]
+    assert not [r["text"] for r in rows if "(" in r["text"] or ")" in r["text"]]  # no "(Boos.)", no "(Cheers"
+    assert not {"AUDIENCE", "AUDIENCE MEMBERS", "ANNOUNCER", "NARRATOR", "MS.", "MR."} & {r["speaker"] for r in rows}
+    assert min(len(r["text"].split()) for r in rows) == 5
+    assert not [r for r in rows if r["text"] != r["text"].strip() or "  " in r["text"]]
+    obama = [r["text"] for r in rows if r["speaker"] == "BARACK OBAMA"]
+    assert any(t.startswith("Michelle, I love you so much.") for t in obama)  # a paragraph without a name prefix
+
+
+def test_conventions_split_is_seeded():
+    from sslm_utils.data.corpora import load_conventions
+
+    a = set(load_conventions(seed=1)["test"]["speaker"])
+    assert a == set(load_conventions(seed=1)["test"]["speaker"])
+    assert a != set(load_conventions(seed=2)["test"]["speaker"])
+
+
+def test_transcript_parsing():
+    from sslm_utils.data.corpora import _speaker_groups, _speech_turns
+
+    speech = ("(Cheers, applause.)\nJANE DOE: Thank you. (Applause.) Mr. Chairman — (cheers) — friends.\n"
+              "We will win.\nAUDIENCE MEMBERS: Four more years!\nJOHN ROE: Thank you, Jane — applause) — yes.")
+    assert _speech_turns(speech) == [("JANE DOE", "Thank you. Mr. Chairman — friends."),
+                                     ("JANE DOE", "We will win."), ("JOHN ROE", "Thank you, Jane — yes.")]
+    groups = _speaker_groups({"a": {"A", "B"}, "b": {"B", "C"}, "c": {"D"}})
+    assert groups == {"A": "A", "B": "A", "C": "A", "D": "D"}
+
+
+@pytest.mark.parametrize("kwargs", [{"test_fraction": 0}, {"validation_fraction": 0.5, "test_fraction": 0.5},
+                                    {"min_words": 0}])
+def test_conventions_bad_arguments(kwargs):
+    from sslm_utils.data.corpora import load_conventions
+
+    with pytest.raises(ValueError):
+        load_conventions(**kwargs)

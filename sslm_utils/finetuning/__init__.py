@@ -1,0 +1,91 @@
+"""Step 8: fine-tuning a pretrained encoder: a classifier head, which parameters train, and what each choice costs.
+
+Its modules, in the order the book teaches them (every public name is importable
+from the subpackage too):
+
+- ``heads``: a sentence classifier on a pretrained encoder: pool the last layer, dropout, one linear layer.
+- ``parts``: the parts of a model that fine-tuning strategies choose between: the encoder, its layers, the task
+  head.
+- ``strategies``: fine-tuning strategies: which parameters of a pretrained encoder train, and how many they are.
+- ``adapters``: Houlsby adapters: a small bottleneck inside every layer trains, the pretrained weights stay as they
+  are.
+- ``lora``: LoRA: train a low-rank update of chosen weight matrices, keep the pretrained weights frozen.
+- ``cloze``: cloze-style classification: let the MLM head fill a blank with a word that names the label.
+- ``memory``: what a training step costs in memory: the state a model keeps between steps, and the peak during one.
+"""
+
+from .adapters import (
+    AdapterSlot,
+    HoulsbyAdapter,
+    adapter_parameter_count,
+    add_adapters,
+)
+from .cloze import (
+    verbalizer_ids,
+    verbalizer_logits,
+)
+from .heads import (
+    POOLINGS,
+    SentenceClassifier,
+    pool,
+)
+from .lora import (
+    LoRALinear,
+    add_lora,
+    lora_parameter_count,
+    merge_lora,
+)
+from .memory import (
+    StepMemory,
+    peak_bytes,
+    state_bytes,
+    training_step_memory,
+)
+from .parts import (
+    encoder_layers,
+    encoder_of,
+    head_parameters,
+)
+from .strategies import (
+    STRATEGIES,
+    TrainableReport,
+    apply_strategy,
+    bitfit,
+    count_parameters,
+    feature_extraction,
+    freeze,
+    train_layers,
+    trainable_report,
+)
+
+__all__ = [
+    "POOLINGS",
+    "pool",
+    "SentenceClassifier",
+    "encoder_of",
+    "encoder_layers",
+    "head_parameters",
+    "count_parameters",
+    "TrainableReport",
+    "trainable_report",
+    "freeze",
+    "feature_extraction",
+    "train_layers",
+    "bitfit",
+    "STRATEGIES",
+    "apply_strategy",
+    "HoulsbyAdapter",
+    "AdapterSlot",
+    "adapter_parameter_count",
+    "add_adapters",
+    "LoRALinear",
+    "lora_parameter_count",
+    "add_lora",
+    "merge_lora",
+    "verbalizer_ids",
+    "verbalizer_logits",
+    "StepMemory",
+    "peak_bytes",
+    "state_bytes",
+    "training_step_memory",
+]
