@@ -50,6 +50,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--position-scale", type=float, default=1.0,
                    help="sinusoidal rows' norm, in units of the mean word-embedding norm")
     p.add_argument("--profile", default="quick", help="shapes and tokenizer (default quick)")
+    p.add_argument("--seq-len", type=int, default=None, help="pair length and positions (default: the profile's)")
     p.add_argument("--eval-examples", type=int, default=1024)
     p.add_argument("--train-docs", type=int, default=None, help="training speeches (default: all)")
     p.add_argument("--threads", type=int, default=2)
@@ -105,6 +106,8 @@ def main(argv=None) -> None:
     from sslm_utils.zoo import pretraining_data
 
     profile = get_profile(args.profile, bert={"train_docs": args.train_docs, "eval_examples": args.eval_examples})
+    if args.seq_len is not None:
+        profile = profile.replace(model={"seq_len": args.seq_len})
     data = pretraining_data(profile, objective=args.objective)
     tok = data.tokenizer
     baseline = unigram_at_mask(data, MLMCollator(tok), batch_size=EVAL_BATCH)

@@ -96,15 +96,17 @@ def test_the_shipped_models_fit_the_size_budget():
     assert not list(REFERENCE_ROOT.rglob("*.bin")) and not list(REFERENCE_ROOT.rglob("*.pt")), "no pickles"
 
 
-@pytest.mark.parametrize(("name", "task", "text"), [("bert", "fill-mask", "god bless the united states of [MASK]."),
-                                                     ("gpt", "text-generation", "Mr. Speaker, the state of")])
-def test_a_shipped_model_works_in_a_transformers_pipeline(name, task, text):
+PIPELINE_PROBES = {"bert": ("fill-mask", "god bless the united states of [MASK]."),
+                   "gpt": ("text-generation", "Mr. Speaker, the state of")}
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_shipped_model_works_in_a_transformers_pipeline(name):
     from transformers import pipeline
 
     from sslm_utils.zoo.reference import REFERENCE_ROOT
 
-    if name not in SHIPPED:
-        pytest.fail(f"the package ships no reference model {name!r}")
+    task, text = PIPELINE_PROBES[load_reference(name).info["model"]]
     pipe = pipeline(task, model=str(REFERENCE_ROOT / name / "model"), device="cpu")
     out = pipe(text, max_new_tokens=5, do_sample=False) if task == "text-generation" else pipe(text, top_k=3)
     assert len(out) >= 1
