@@ -47,6 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--profile", default="quick", help="model shape, tokenizer and recipe (default quick)")
     p.add_argument("--docs", type=int, default=None, help="training speeches (default: the profile's)")
     p.add_argument("--eval-examples", type=int, default=1024, help="held-out pairs (default 1024)")
+    p.add_argument("--batch-size", type=int, default=None, help="the book recipe's batch (default: the profile's)")
     p.add_argument("--calibrate-steps", type=int, default=20, help="steps timed to plan the book's schedule")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path, default=None, help="write the report here")
@@ -139,6 +140,8 @@ def benchmark(args: argparse.Namespace) -> dict:
     changes = {"eval_examples": args.eval_examples}
     if args.docs is not None:
         changes["train_docs"] = args.docs
+    if args.batch_size is not None:
+        changes["batch_size"] = args.batch_size
     profile = get_profile(args.profile, bert=changes)
     data = pretraining_data(profile, seed=SEED)
     batches = held_out_mlm_batches(data.validation, data.tokenizer)

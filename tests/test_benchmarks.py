@@ -76,7 +76,7 @@ def test_time_to_quality_trains_both_variants_for_the_budget_and_scores_them_on_
     bench = _load_script("time_to_quality")
     out = tmp_path / "ttq.json"
     report = bench.main(["--seconds", "2", "--docs", "2", "--eval-examples", "16", "--calibrate-steps", "2",
-                         "--threads", "1", "--json", str(out)])
+                         "--batch-size", "4", "--threads", "1", "--json", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(report))
     runs = report["runs"]
     assert set(runs) == {"book", "trainer_defaults"}
