@@ -141,7 +141,8 @@ def _device_name(config) -> str:
 
     if torch.cuda.is_available() and not config.cpu:
         return torch.cuda.get_device_name(0)
-    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    return f"CPU {platform.processor() or platform.machine()}, {threads} thread{'s' if threads != 1 else ''}"
 
 
 def save_final(result, data, args, profile, config) -> None:

@@ -110,14 +110,16 @@ def _gpt_results(result: dict) -> list[str]:
     lines = [f"Perplexity on all {r['held_out_tokens']:,} predicted tokens of the held-out speeches; the n-grams "
              "are fitted on every training token and scored on the same targets.", "",
              "| model | held-out perplexity |", "|---|---|", f"| unigram | {_fmt(r['unigram_perplexity'], 1)} |"]
-    lines += [f"| Kneser-Ney {n}-gram | {_fmt(p, 1)} |" for n, p in r["kneser_ney_perplexity"].items()]
+    best = str(r["best_kneser_ney_order"])
+    lines += [f"| Kneser-Ney {n}-gram{' (the best n-gram)' if n == best else ''} | {_fmt(p, 1)} |"
+              for n, p in r["kneser_ney_perplexity"].items()]
     lines += [f"| this model | {_fmt(r['perplexity'], 1)} |", "", "Greedy continuations of held-out openings:", ""]
     lines += [f"- *{s['prompt']}* → {s['continuation'].strip()}" for s in result["samples"]]
     return lines
 
 
 LIMITATIONS = (
-    "A small model trained for about an hour on two CPU cores, on {n} State of the Union addresses (from 1790 "
+    "A small model trained for {minutes:.0f} minutes on {device}, on {n} State of the Union addresses (from 1790 "
     "on: American English of two centuries): it knows this genre and little else. It inherits the speeches' "
     "views and their omissions; do not use it for decisions about people. It is a teaching model, made to "
     "show what self-supervised pretraining learns at a small scale, not a general-purpose encoder or generator."
@@ -138,7 +140,8 @@ def render_card(name: str, info: dict, result: dict, command: str) -> str:
         "`training_log.jsonl` holds every logged step; `tests/zoo/test_reference_provenance.py` re-runs the "
         "first steps from scratch and checks they match it.", "", "## Held-out results", "",
         *(_bert_results(result) if kind == "bert" else _gpt_results(result)), "", "## Limitations", "",
-        LIMITATIONS.format(n=info["data"]["train_speeches"]), "",
+        LIMITATIONS.format(minutes=info["train_time_s"] / 60, device=info["device"],
+                           n=info["data"]["train_speeches"]), "",
     ]
     return "\n".join(lines)
 
