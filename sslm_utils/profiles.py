@@ -235,8 +235,8 @@ PROFILES: dict[str, Profile] = {
         objectives=ObjectiveRuns(steps=1_500, probe_train_examples=None, electra_steps=3_000),
     ),
     # The recipe of the reference models shipped with the package (``sslm pretrain --profile reference``):
-    # about an hour each on two CPU cores. Only the tokenizer, model, bert and gpt sections are used;
-    # the others repeat quick's so that every section is valid. Why these sizes: book/reference_models.md.
+    # up to an hour each on a CPU. Only the tokenizer, model, bert and gpt sections are used;
+    # the others repeat quick's so that every section is valid. Why these sizes: book/appendix_reference_models.ipynb.
     "reference": Profile(
         name="reference",
         lm=WordLMSizes(max_train_words=400_000, max_eval_words=60_000, vocab_size=5_000, context=2, embed_dim=64,
