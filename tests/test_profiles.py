@@ -109,6 +109,9 @@ def test_steps_below_the_warmup_name_the_fix():
         ({"gpt": {"dropout": 1.0}}, r"dropout must be in \[0, 1\)"),
         ({"tokenizer": {"train_docs": 0}}, r"train_docs must be a positive int, got 0"),
         ({"lm": {"vocab_size": "big"}}, r"vocab_size must be a positive int, got 'big'"),
+        ({"bert": {"seq_len": 0}}, r"BertRun\.seq_len must be a positive int, got 0"),
+        ({"bert": {"sentence_task_from": 450}}, r"sentence_task_from \(450\) must be below steps \(450\); use 0"),
+        ({"bert": {"sentence_task_from": -1}}, r"sentence_task_from must be an int >= 0, got -1"),
     ],
 )
 def test_bad_values_fail_at_construction(overrides, message):
@@ -230,3 +233,13 @@ def test_pick_device_prefers_cuda_then_mps(monkeypatch):
     assert pick_device().type == "mps"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert pick_device().type == "cuda"
+
+
+def test_the_bert_pair_length_defaults_to_the_model_shape():
+    from sslm_utils.models import bert_config
+    from sslm_utils.profiles import bert_seq_len
+
+    quick, reference = get_profile("quick"), get_profile("reference")
+    assert quick.bert.seq_len is None and bert_seq_len(quick) == quick.model.seq_len
+    assert bert_seq_len(reference) == reference.bert.seq_len < reference.model.seq_len  # the GPT's blocks are longer
+    assert bert_config(reference, 100).max_position_embeddings == reference.bert.seq_len

@@ -277,6 +277,8 @@ def _run(model, data, config, accelerator, *, eval_data, collate, eval_collate, 
         epoch, position = divmod(step, per_epoch)
         if plan_epoch != epoch:
             plan, plan_epoch = epoch_plan(n_train, config, epoch, num_processes=world, rank=rank), epoch
+        if hasattr(loss_fn, "set_step"):  # a curriculum: the objective may change with the step
+            loss_fn.set_step(step)
         tic = time.perf_counter()
         row, tokens = _train_step(model, optimizer, scheduler, accelerator, data, plan[position], collate,
                                   loss_fn, config)

@@ -7,10 +7,11 @@ same way and the cache keys notice.
 from __future__ import annotations
 
 from .. import checks
+from ..profiles import bert_seq_len
 
 
 def bert_config(profile, vocab_size: int, **overrides):
-    """A ``BertConfig`` sized by the profile (width, depth, heads, feed-forward, length)."""
+    """A ``BertConfig`` sized by the profile (width, depth, heads, feed-forward, and the BERT's pair length)."""
     from transformers import BertConfig
 
     checks.positive_int("vocab_size", vocab_size, "Pass len(tokenizer).")
@@ -18,7 +19,7 @@ def bert_config(profile, vocab_size: int, **overrides):
     kwargs = dict(
         vocab_size=vocab_size, hidden_size=profile.model.d_model, num_hidden_layers=profile.model.n_layers,
         num_attention_heads=profile.model.n_heads, intermediate_size=profile.model.d_ff,
-        max_position_embeddings=profile.model.seq_len, type_vocab_size=2, pad_token_id=0,
+        max_position_embeddings=bert_seq_len(profile), type_vocab_size=2, pad_token_id=0,
     )
     kwargs.update(overrides)
     return BertConfig(**kwargs)

@@ -14,6 +14,7 @@ from the subpackage too):
 """
 
 from .bert import (
+    SentenceTaskFrom,
     mlm_breakdown,
     mlm_only_loss,
     mlm_only_metrics,
@@ -87,6 +88,7 @@ __all__ = [
     "build_pair_examples",
     "pretraining_logits",
     "pretraining_loss",
+    "SentenceTaskFrom",
     "mlm_only_loss",
     "mlm_only_metrics",
     "objective_functions",

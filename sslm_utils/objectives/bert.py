@@ -13,6 +13,7 @@ import functools
 import torch
 from torch.nn import functional as F
 
+from .. import checks
 from .labels import IGNORE_INDEX
 from .masking import chosen_position_kinds
 from .pairs import check_objective
@@ -50,10 +51,14 @@ def pretraining_loss(model, batch):
     Returns ``(total, {"mlm_loss", "nsp_loss"})`` for :func:`~sslm_utils.engine.train`;
     ``total`` equals ``BertForPreTraining(...)(**batch).loss``.
     """
+    mlm, nsp = _pretraining_losses(model, batch)
+    return mlm + nsp, {"mlm_loss": mlm.detach(), "nsp_loss": nsp.detach()}
+
+
+def _pretraining_losses(model, batch) -> tuple[torch.Tensor, torch.Tensor]:
     mlm_logits, targets, nsp_logits = pretraining_logits(model, batch)
     mlm = F.cross_entropy(mlm_logits.float(), targets) if len(targets) else mlm_logits.sum() * 0.0
-    nsp = F.cross_entropy(nsp_logits.float(), batch["next_sentence_label"])
-    return mlm + nsp, {"mlm_loss": mlm.detach(), "nsp_loss": nsp.detach()}
+    return mlm, F.cross_entropy(nsp_logits.float(), batch["next_sentence_label"])
 
 
 def mlm_only_loss(model, batch):
@@ -61,6 +66,36 @@ def mlm_only_loss(model, batch):
     mlm_logits, targets, _ = pretraining_logits(model, batch)
     mlm = F.cross_entropy(mlm_logits.float(), targets) if len(targets) else mlm_logits.sum() * 0.0
     return mlm, {"mlm_loss": mlm.detach()}
+
+
+class SentenceTaskFrom:
+    """The masked-LM loss alone for the first ``start`` optimizer steps, then MLM + the sentence task.
+
+    A small BERT trained on both losses from the first step learns the
+    sentence task from topic words (bag-of-words features) and is slow to learn
+    word order, which the masked LM needs (``benchmarks/README.md``, "Leaving
+    the unigram plateau"); masked LM first, then both, gives the encoder its
+    positions before the sentence head competes for it. The engine calls
+    :meth:`set_step` before every optimizer step, so the switch is a pure
+    function of the step and a resumed run switches at the same step. The
+    sentence loss is computed and logged throughout (the pooled ``[CLS]``
+    output costs nothing extra) but adds to the total only from ``start`` on.
+    """
+
+    def __init__(self, start: int):
+        self.start = checks.non_negative_int("start", start)
+        self.step = 0
+
+    def set_step(self, step: int) -> None:
+        self.step = step
+
+    def __call__(self, model, batch):
+        mlm, nsp = _pretraining_losses(model, batch)
+        weight = 0.0 if self.step < self.start else 1.0  # 0 * nsp, not no nsp: every parameter gets a gradient
+        return mlm + weight * nsp, {"mlm_loss": mlm.detach(), "nsp_loss": nsp.detach()}
+
+    def __repr__(self) -> str:
+        return f"SentenceTaskFrom(start={self.start})"
 
 
 def mlm_only_metrics(model, batch, *, mask_id: int | None = None) -> dict:
@@ -71,12 +106,20 @@ def mlm_only_metrics(model, batch, *, mask_id: int | None = None) -> dict:
     return scores
 
 
-def objective_functions(objective: str = "nsp", *, mask_id: int | None = None):
+def objective_functions(objective: str = "nsp", *, mask_id: int | None = None, sentence_task_from: int = 0):
     """``(loss_fn, compute_metrics)`` for :func:`~sslm_utils.engine.train` under ``objective``; with ``mask_id``
-    the metrics also score the masked tokens by what the input showed (see :func:`mlm_breakdown`)."""
+    the metrics also score the masked tokens by what the input showed (see :func:`mlm_breakdown`).
+    ``sentence_task_from`` > 0 trains the masked LM alone for that many steps before NSP/SOP joins
+    (:class:`SentenceTaskFrom`); it has no meaning for ``"mlm"``, which has no sentence task."""
     check_objective(objective)
+    checks.non_negative_int("sentence_task_from", sentence_task_from)
+    if objective == "mlm" and sentence_task_from:
+        raise ValueError("objective 'mlm' has no sentence task to delay; use sentence_task_from=0, or objective "
+                         "'nsp' / 'sop'.")
     loss_fn, metrics_fn = (mlm_only_loss, mlm_only_metrics) if objective == "mlm" else (pretraining_loss,
                                                                                         pretraining_metrics)
+    if sentence_task_from:
+        loss_fn = SentenceTaskFrom(sentence_task_from)
     return loss_fn, metrics_fn if mask_id is None else functools.partial(metrics_fn, mask_id=mask_id)
 
 

@@ -23,7 +23,7 @@ from ..models.configs import bert_config
 from ..objectives.bert import objective_functions
 from ..objectives.masking import MLMCollator
 from ..objectives.pairs import PairDataset, build_pair_examples, check_objective
-from ..profiles import get_profile
+from ..profiles import bert_seq_len, get_profile
 from ..repro import set_seed
 from ..text.documents import tokenize_documents
 from ..text.tokenizers import train_wordpiece
@@ -75,7 +75,7 @@ def pretraining_data(profile, *, tokenizer=None, objective: str = "nsp", seed: i
     tokenizer = tokenizer or bert_tokenizer(profile)
     checks.seed(seed)
     train_docs, val_docs = documents or pretraining_documents(profile, tokenizer)
-    kw = dict(seq_len=profile.model.seq_len, objective=objective, **_special_ids(tokenizer))
+    kw = dict(seq_len=bert_seq_len(profile), objective=objective, **_special_ids(tokenizer))
     train = build_pair_examples(train_docs, seed=seed, dupe_factor=profile.bert.dupe_factor, **kw)
     validation = held_out_pairs(profile, tokenizer, val_docs, objective=objective)
     stats = {
@@ -97,7 +97,7 @@ def held_out_pairs(profile, tokenizer, validation_docs: list | None = None, *, o
     saves tokenizing them again)."""
     if validation_docs is None:
         validation_docs = tokenize_documents(load_sotu()["validation"]["text"], tokenizer)
-    pairs = build_pair_examples(validation_docs, seed=VALIDATION_SEED, seq_len=profile.model.seq_len,
+    pairs = build_pair_examples(validation_docs, seed=VALIDATION_SEED, seq_len=bert_seq_len(profile),
                                 objective=objective, **_special_ids(tokenizer))
     return pairs.subset(profile.bert.eval_examples)
 
@@ -163,7 +163,9 @@ def train_bert(profile, *, objective: str = "nsp", seed: int = 0, data: Pretrain
     from transformers import BertForPreTraining
 
     data = data or pretraining_data(profile, objective=objective, seed=seed)
-    loss_fn, metrics_fn = objective_functions(objective, mask_id=data.tokenizer.mask_token_id)
+    delay = profile.bert.sentence_task_from if objective != "mlm" else 0
+    loss_fn, metrics_fn = objective_functions(objective, mask_id=data.tokenizer.mask_token_id,
+                                              sentence_task_from=delay)
     for key, wanted in (("objective", objective), ("seed", seed)):
         if data.stats.get(key) != wanted:
             raise ValueError(f"data was built with {key}={data.stats.get(key)!r}, not {wanted!r}; build it with "

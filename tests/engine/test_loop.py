@@ -124,6 +124,28 @@ def test_loss_fn_may_return_parts(toy_bert, toy_data, masking_collate, toy_confi
     assert row["half"] == pytest.approx(row["loss"] / 2, rel=1e-5)
 
 
+class StepRecordingLoss:
+    """A curriculum-style loss: the engine tells it the step before each optimizer step."""
+
+    def __init__(self):
+        self.steps = []
+
+    def set_step(self, step):
+        self.steps.append(step)
+
+    def __call__(self, model, batch):
+        return default_loss(model, batch)
+
+
+def test_a_loss_with_set_step_learns_the_step_also_after_a_resume(tmp_path, toy_bert, toy_data, masking_collate,
+                                                                   toy_config):
+    data, first, rest = toy_data(), StepRecordingLoss(), StepRecordingLoss()
+    kw = dict(collate_fn=masking_collate, output_dir=tmp_path)
+    train(toy_bert(), data, config=toy_config(stop_after=5, eval_every=None), loss_fn=first, **kw)
+    train(toy_bert(), data, config=toy_config(eval_every=None), loss_fn=rest, resume="latest", **kw)
+    assert first.steps == [0, 1, 2, 3, 4] and rest.steps == [5, 6, 7]  # steps already taken, 0-based
+
+
 def test_train_leaves_no_accelerate_state_behind(toy_bert, toy_data, masking_collate, toy_config):
     from accelerate.state import AcceleratorState
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from sslm_utils.objectives.bert import (
+    SentenceTaskFrom,
     mlm_only_loss,
     mlm_only_metrics,
     objective_functions,
@@ -87,3 +88,32 @@ def test_objective_functions_pass_the_mask_id(tiny_bert, mlm_batch, wordpiece_to
         with torch.no_grad():
             scores = metrics(tiny_bert.eval(), mlm_batch)
         assert "mlm_accuracy_at_mask" in scores and ("nsp_accuracy" in scores) == (objective == "nsp")
+
+
+def _nsp_head_grad(model, loss) -> torch.Tensor:
+    model.zero_grad(set_to_none=True)
+    loss.backward()
+    return model.cls.seq_relationship.weight.grad
+
+
+def test_the_sentence_task_joins_at_its_step(tiny_bert, mlm_batch):
+    model, batch = tiny_bert.eval(), mlm_batch
+    delayed = SentenceTaskFrom(3)
+    full, parts = pretraining_loss(model, batch)
+    for step, joined in ((0, False), (2, False), (3, True), (10, True)):
+        delayed.set_step(step)
+        loss, logged = delayed(model, batch)
+        torch.testing.assert_close(loss, full if joined else parts["mlm_loss"])
+        assert set(logged) == {"mlm_loss", "nsp_loss"}  # the sentence loss is logged before it counts
+        grad = _nsp_head_grad(model, loss)
+        assert grad is not None and bool(grad.abs().sum() > 0) == joined  # a zero gradient, not a missing one
+
+
+def test_objective_functions_delay_the_sentence_task_only_when_asked(wordpiece_tokenizer):
+    loss_fn, _ = objective_functions("sop", sentence_task_from=100)
+    assert isinstance(loss_fn, SentenceTaskFrom) and loss_fn.start == 100
+    assert objective_functions("nsp", sentence_task_from=0)[0] is pretraining_loss
+    with pytest.raises(ValueError, match="'mlm' has no sentence task to delay"):
+        objective_functions("mlm", sentence_task_from=5)
+    with pytest.raises(ValueError, match="sentence_task_from must be an int >= 0"):
+        objective_functions("nsp", sentence_task_from=-1)

@@ -88,3 +88,15 @@ def test_data_of_another_seed_is_refused(small_profile):
     assert data.stats["seed"] == 0
     with pytest.raises(ValueError, match=r"data was built with seed=0, not 1.*pretraining_data\(profile"):
         train_bert(small_profile, seed=1, data=data)
+
+
+def test_the_bert_section_sets_the_pair_length_and_the_sentence_task_start(small_profile):
+    profile = small_profile.replace(bert={"seq_len": 48, "steps": 3, "sentence_task_from": 2})
+    data = pretraining_data(profile)
+    assert data.train.input_ids.shape[1] == data.validation.input_ids.shape[1] == 48
+    model, result, _ = train_bert(profile, data=data, progress=False)
+    assert model.config.max_position_embeddings == 48
+    rows = [row for row in result.history if row["split"] == "train"]
+    for row in rows:  # the sentence loss is logged from the first step but counts only from step 3 (1-based)
+        counted = row["mlm_loss"] + (row["nsp_loss"] if row["step"] >= 3 else 0.0)
+        assert row["loss"] == pytest.approx(counted, rel=1e-5), row["step"]
