@@ -91,6 +91,25 @@ def load_reference(name: str, root: str | os.PathLike = REFERENCE_ROOT) -> Pretr
     return PretrainedModel(model, load_tokenizer(model_dir), history, info, from_cache=True)
 
 
+def limit_tokenizer_to_positions(model_dir: Path) -> int:
+    """Set the saved tokenizer's ``model_max_length`` to the model's number of positions; return it.
+
+    The book's tokenizers are trained with a generous default (512), but the
+    reference BERT has 64 positions and the GPT 128: with the default, a
+    ``pipeline(..., truncation=True)`` would pass a long text through whole and
+    fail inside the model. With the limit saved, truncation cuts where the model ends.
+    """
+    config = read_json(model_dir / "config.json", IntegrityError)
+    positions = config.get("max_position_embeddings") or config.get("n_positions")
+    if not positions:
+        raise IntegrityError(f"{model_dir / 'config.json'} names no number of positions.")
+    path = model_dir / "tokenizer_config.json"
+    settings = read_json(path, IntegrityError)
+    settings["model_max_length"] = positions
+    path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    return positions
+
+
 def export_reference(run_dir: str | os.PathLike, name: str, card: str,
                      root: str | os.PathLike = REFERENCE_ROOT, *, extra: dict[str, str] | None = None) -> Path:
     """Turn a finished ``sslm pretrain`` output folder into the reference model ``root/name``.
@@ -111,6 +130,7 @@ def export_reference(run_dir: str | os.PathLike, name: str, card: str,
     for path in run_dir.iterdir():
         if path.is_file() and path.name not in _NOT_SHIPPED:
             shutil.copy2(path, tmp / "model" / path.name)
+    limit_tokenizer_to_positions(tmp / "model")
     history = info.pop("history")
     (tmp / LOG_FILE).write_text("".join(json.dumps(row) + "\n" for row in history), encoding="utf-8")
     (tmp / RUN_INFO_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")

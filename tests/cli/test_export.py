@@ -44,7 +44,9 @@ def test_export_writes_the_card_from_the_evaluation(tmp_path, tiny_bert, wordpie
     assert "0.136" in card and "5.432" in card and "6.543" in card and "7 of 15" in card
     assert "sslm pretrain --model bert --profile quick --seed 0" in card
     assert json.loads((folder / RESULTS_FILE).read_text())["held_out"] == held_out
-    assert load_reference("tiny", root=tmp_path / "shipped").info["steps"] == 3  # the manifest verifies
+    shipped = load_reference("tiny", root=tmp_path / "shipped")  # the manifest verifies
+    assert shipped.info["steps"] == 3
+    assert shipped.tokenizer.model_max_length == tiny_bert.config.max_position_embeddings  # truncation fits the model
     assert "written" in capsys.readouterr().out
 
 
