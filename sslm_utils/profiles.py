@@ -258,7 +258,7 @@ PROFILES: dict[str, Profile] = {
         attention=AttentionRuns(batch_size=32, steps=200),
         bert=BertRun(steps=14_000, batch_size=32, lr=1e-3, warmup_steps=300, train_docs=None, dupe_factor=5,
                      eval_examples=1_024, eval_every=500, seq_len=64, sentence_task_from=8_000),
-        gpt=GPTRun(steps=4_000, batch_size=16, lr=1e-3, warmup_steps=200, train_docs=None, eval_blocks=512,
+        gpt=GPTRun(steps=6_000, batch_size=16, lr=1e-3, warmup_steps=200, train_docs=None, eval_blocks=512,
                    eval_every=500, dropout=0.1),
         objectives=ObjectiveRuns(steps=150, probe_train_examples=2_500, electra_steps=100),
     ),
