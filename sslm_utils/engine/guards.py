@@ -69,7 +69,7 @@ def check_arguments(model, train_data, config, eval_data, *functions) -> int:
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}.")
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
-    names = ("collate_fn", "eval_collate_fn", "loss_fn", "compute_metrics")
+    names = ("collate_fn", "eval_collate_fn", "loss_fn", "compute_metrics", "on_evaluate")
     for name, fn in zip(names, functions, strict=True):
         if fn is not None and not callable(fn):
             raise TypeError(f"{name} must be a function (or None for the default), got {type(fn).__name__}.")

@@ -167,6 +167,7 @@ def train(
     overwrite: bool = False,
     tokenizer=None,
     accelerator=None,
+    on_evaluate: Callable | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``train_data`` for ``config.max_steps`` optimizer steps (or up to ``config.stop_after``:
     a slice of the run, evaluated and checkpointed at its end, that a later call with ``resume`` continues).
@@ -184,10 +185,12 @@ def train(
     a checkpoint path. A fresh run refuses an ``output_dir`` that already holds
     checkpoints (they would be mixed with, and pruned by, the new ones) unless
     ``overwrite=True``, which deletes them first. ``tokenizer`` is saved beside
-    the weights. Every argument is checked before the first step.
+    the weights. ``on_evaluate(step, scores, model)``, if given, is called
+    after every evaluation with the unwrapped model (e.g. to keep the weights
+    that score best on validation). Every argument is checked before the first step.
     """
     n_train = check_arguments(model, train_data, config, eval_data, collate_fn, eval_collate_fn, loss_fn,
-                               compute_metrics)
+                               compute_metrics, on_evaluate)
     root = checkpoint_root(output_dir)
     start_from = resolve_checkpoint(root, resume)  # fails fast, before any work
     claim_checkpoint_root(root, start_from, overwrite)
@@ -207,7 +210,7 @@ def train(
             model, train_data, config, accelerator, eval_data=eval_data, collate=collate_fn or default_collate,
             eval_collate=eval_collate_fn or collate_fn or default_collate, loss_fn=loss_fn or default_loss,
             compute_metrics=compute_metrics, root=root, start_from=start_from, tokenizer=tokenizer,
-            n_train=n_train,
+            n_train=n_train, on_evaluate=on_evaluate,
         )
     finally:
         if created:
@@ -249,7 +252,7 @@ def _record(state: dict, row: dict, *, step: int, epoch: int, tokens: int, elaps
 
 
 def _run(model, data, config, accelerator, *, eval_data, collate, eval_collate, loss_fn, compute_metrics,
-         root, start_from, tokenizer, n_train) -> TrainResult:
+         root, start_from, tokenizer, n_train, on_evaluate=None) -> TrainResult:
     from tqdm.auto import tqdm
 
     world, rank = accelerator.num_processes, accelerator.process_index
@@ -293,6 +296,8 @@ def _run(model, data, config, accelerator, *, eval_data, collate, eval_collate, 
             scores = evaluate(model, eval_data, **eval_kwargs)
             history.append({"split": "eval", "step": step, **scores})
             accelerator.log({f"eval/{k}": v for k, v in scores.items()}, step=step)
+            if on_evaluate is not None:
+                on_evaluate(step, scores, bare)
         if root is not None and (final or (config.checkpoint_every and step % config.checkpoint_every == 0)):
             state.update(step=step, epoch=divmod(step, per_epoch)[0], batch_in_epoch=step % per_epoch,
                          n_train=n_train, num_processes=world, config=config.as_dict())

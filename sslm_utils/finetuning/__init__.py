@@ -12,6 +12,9 @@ from the subpackage too):
 - ``lora``: LoRA: train a low-rank update of chosen weight matrices, keep the pretrained weights frozen.
 - ``cloze``: cloze-style classification: let the MLM head fill a blank with a word that names the label.
 - ``memory``: what a training step costs in memory: the state a model keeps between steps, and the peak during one.
+- ``training``: fine-tuning a sentence classifier with the book's engine: labelled texts in, the model chosen on
+  validation out.
+- ``curves``: learning curves: test accuracy against the number of labelled examples, for several methods and seeds.
 """
 
 from .adapters import (
@@ -23,6 +26,11 @@ from .adapters import (
 from .cloze import (
     verbalizer_ids,
     verbalizer_logits,
+)
+from .curves import (
+    learning_curve,
+    paired_gain,
+    summarize_curve,
 )
 from .heads import (
     POOLINGS,
@@ -57,6 +65,17 @@ from .strategies import (
     train_layers,
     trainable_report,
 )
+from .training import (
+    ClassifierScore,
+    FineTuneConfig,
+    FineTuneResult,
+    LabelledTexts,
+    PadCollator,
+    accuracy_metrics,
+    fine_tune,
+    score_classifier,
+    stratified_subset,
+)
 
 __all__ = [
     "POOLINGS",
@@ -88,4 +107,16 @@ __all__ = [
     "peak_bytes",
     "state_bytes",
     "training_step_memory",
+    "LabelledTexts",
+    "PadCollator",
+    "accuracy_metrics",
+    "FineTuneConfig",
+    "FineTuneResult",
+    "fine_tune",
+    "ClassifierScore",
+    "score_classifier",
+    "stratified_subset",
+    "learning_curve",
+    "summarize_curve",
+    "paired_gain",
 ]

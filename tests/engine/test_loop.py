@@ -146,6 +146,19 @@ def test_a_loss_with_set_step_learns_the_step_also_after_a_resume(tmp_path, toy_
     assert first.steps == [0, 1, 2, 3, 4] and rest.steps == [5, 6, 7]  # steps already taken, 0-based
 
 
+def test_on_evaluate_sees_every_evaluation_and_the_bare_model(toy_bert, toy_data, masking_collate, toy_config):
+    seen = []
+    model = toy_bert()
+    result = train(model, toy_data(), config=toy_config(eval_every=3), eval_data=toy_data(16, seed=2),
+                   collate_fn=masking_collate, on_evaluate=lambda step, scores, m: seen.append((step, scores, m)))
+    evals = [r for r in result.history if r["split"] == "eval"]
+    assert [step for step, _, _ in seen] == [r["step"] for r in evals] == [3, 6, 8]
+    assert all(scores["loss"] == row["loss"] for (_, scores, _), row in zip(seen, evals, strict=True))
+    assert all(m is result.model for _, _, m in seen)
+    with pytest.raises(TypeError, match="on_evaluate must be a function"):
+        train(toy_bert(), toy_data(), config=toy_config(), on_evaluate="best")
+
+
 def test_train_leaves_no_accelerate_state_behind(toy_bert, toy_data, masking_collate, toy_config):
     from accelerate.state import AcceleratorState
 

@@ -1,0 +1,133 @@
+"""sslm_utils.finetuning.training: labelled texts, dynamic padding, fine-tuning with model selection, scoring."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sslm_utils.files import IntegrityError
+from sslm_utils.finetuning import SentenceClassifier
+from sslm_utils.finetuning.training import (
+    FineTuneConfig,
+    LabelledTexts,
+    PadCollator,
+    _KeepBest,
+    fine_tune,
+    score_classifier,
+    stratified_subset,
+)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+WORDS = ["the", "nation", "people", "congress", "year", "war", "peace", "law", "trade", "land"]
+
+
+def keyword_texts(n: int, seed: int) -> tuple[list[str], list[int]]:
+    """Random sentences of common words; label 1 when "peace" occurs, which a small model learns fast."""
+    gen = torch.Generator().manual_seed(seed)
+    texts, labels = [], []
+    for i in range(n):
+        words = [WORDS[j] for j in torch.randint(0, 6, (8,), generator=gen).tolist()]
+        if i % 2:
+            words[int(torch.randint(0, 8, (1,), generator=gen))] = "peace"
+        texts.append(" ".join(words))
+        labels.append(i % 2)
+    return texts, labels
+
+
+@pytest.fixture(scope="module")
+def encoder(wordpiece_tokenizer):
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(wordpiece_tokenizer), hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=32, pad_token_id=0)
+    return BertModel(config)
+
+
+def splits(tokenizer, n_train=96):
+    return (LabelledTexts(tokenizer, *keyword_texts(n_train, seed=0)),
+            LabelledTexts(tokenizer, *keyword_texts(64, seed=1)))
+
+
+def test_labelled_texts_truncate_and_pad_per_batch(wordpiece_tokenizer):
+    data = LabelledTexts(wordpiece_tokenizer, ["peace", "the nation " * 40], [1, 0], max_length=16)
+    assert len(data[1]["input_ids"]) == 16 and data[0]["labels"] == 1
+    batch = PadCollator(data.pad_id)([data[0], data[1]])
+    short = len(data[0]["input_ids"])
+    assert batch["input_ids"].shape == (2, 16) and batch["attention_mask"][0].sum() == short
+    assert (batch["input_ids"][0, short:] == data.pad_id).all() and batch["labels"].tolist() == [1, 0]
+
+
+@pytest.mark.parametrize(("texts", "labels", "message"), [
+    ([], [], "No labelled texts"),
+    (["a", "b"], [0], "2 texts but 1 labels"),
+    (["a"], [-1], "label -1 is negative"),
+])
+def test_bad_labelled_texts_say_how_to_fix_them(wordpiece_tokenizer, texts, labels, message):
+    with pytest.raises(ValueError, match=message):
+        LabelledTexts(wordpiece_tokenizer, texts, labels)
+
+
+def test_fine_tuning_learns_a_keyword_and_keeps_the_best_validation_weights(encoder, wordpiece_tokenizer):
+    train, validation = splits(wordpiece_tokenizer)
+    config = FineTuneConfig(epochs=6, batch_size=16, lr=3e-3, evals_per_epoch=1)
+    result = fine_tune(SentenceClassifier(encoder, 2), train, validation, config)
+    evals = [r for r in result.history if r["split"] == "eval"]
+    best = max(evals, key=lambda r: r["accuracy"])  # max keeps the first of equal scores
+    assert result.best_step == best["step"] and result.validation["accuracy"] == best["accuracy"]
+    assert result.validation["accuracy"] > 0.9  # "peace" decides the label
+    again = score_classifier(result.model, validation)  # the returned weights are the chosen ones
+    assert again.accuracy == pytest.approx(best["accuracy"])
+    assert again.correct.shape == (len(validation),) and 0 <= again.standard_error < 0.05
+    assert next(encoder.parameters()).grad is None  # the pretrained encoder itself was never trained
+
+
+def test_select_last_returns_the_final_weights(encoder, wordpiece_tokenizer):
+    train, validation = splits(wordpiece_tokenizer)
+    result = fine_tune(SentenceClassifier(encoder, 2), train, validation,
+                       FineTuneConfig(epochs=2, batch_size=16, lr=3e-3, select="last"))
+    assert result.best_step == result.steps == 12
+
+
+def test_the_best_weights_survive_a_restart_and_are_verified(tmp_path, encoder):
+    keep = _KeepBest(tmp_path)
+    model = SentenceClassifier(encoder, 2)
+    keep(4, {"accuracy": 0.75}, model)
+    keep(8, {"accuracy": 0.70}, model)  # worse: not kept
+    again = _KeepBest(tmp_path)
+    assert again.step == 4 and again.scores == {"accuracy": 0.75}
+    assert all(torch.equal(again.state[k], v) for k, v in model.state_dict().items())
+    (tmp_path / "weights.pt").write_bytes(b"damaged")
+    with pytest.raises(IntegrityError, match="does not match best.json"):
+        _KeepBest(tmp_path)
+
+
+def test_bad_fine_tuning_input_says_how_to_fix_it(encoder, wordpiece_tokenizer):
+    train, validation = splits(wordpiece_tokenizer)
+    one_class = LabelledTexts(wordpiece_tokenizer, ["peace"] * 40, [1] * 40)
+    with pytest.raises(ValueError, match="one class only"):
+        fine_tune(SentenceClassifier(encoder, 2), one_class, validation)
+    three = LabelledTexts(wordpiece_tokenizer, ["a", "b", "c"] * 12, [0, 1, 2] * 12)
+    with pytest.raises(ValueError, match="label 2 does not fit a classifier of 2 labels"):
+        fine_tune(SentenceClassifier(encoder, 2), three, validation)
+    with pytest.raises(ValueError, match="fewer than one batch of 32"):
+        fine_tune(SentenceClassifier(encoder, 2), stratified_subset(train, 10), validation)
+    with pytest.raises(TypeError, match="LabelledTexts"):
+        fine_tune(SentenceClassifier(encoder, 2), [("peace", 1)], validation)
+    with pytest.raises(ValueError, match="select must be one of"):
+        FineTuneConfig(select="first")
+
+
+def test_stratified_subsets_keep_the_class_shares_and_follow_the_seed(wordpiece_tokenizer):
+    texts = [f"text {i}" for i in range(100)]
+    data = LabelledTexts(wordpiece_tokenizer, texts, [int(i < 20) for i in range(100)])  # 20 % class 1
+    subset = stratified_subset(data, 10, seed=3)
+    assert len(subset) == 10 and sum(subset.labels) == 2
+    assert all(data.texts.index(t) >= 0 for t in subset.texts)  # texts travel with their ids and labels
+    assert subset.texts == stratified_subset(data, 10, seed=3).texts != stratified_subset(data, 10, seed=4).texts
+    assert len(set(subset.texts)) == 10  # without replacement
+    with pytest.raises(ValueError, match="more than the 100"):
+        stratified_subset(data, 101)
+    with pytest.raises(ValueError, match="one example of each of the 2 classes"):
+        stratified_subset(data, 1)
