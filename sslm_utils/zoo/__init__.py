@@ -7,6 +7,8 @@ from the subpackage too):
 - ``bert``: the book's BERT (lesson 3.1): from the speeches to a cached, pretrained ``BertForPreTraining``.
 - ``gpt``: the book's GPT (lesson 3.2): causal language modelling on the same speeches, with the same engine.
 - ``reference``: the reference models shipped with the package: loaded only after every file matches its SHA-256.
+- ``minilm``: a real pretrained encoder for comparison: sentence-transformers' all-MiniLM-L6-v2, fetched by package
+  name.
 """
 
 from .bert import (
@@ -44,6 +46,11 @@ from .gpt import (
     pretrained_gpt,
     train_gpt,
 )
+from .minilm import (
+    MINILM_WEIGHTS_SHA256,
+    load_minilm,
+    minilm_dir,
+)
 from .reference import (
     CARD_FILE,
     LOG_FILE,
@@ -55,6 +62,9 @@ from .reference import (
 )
 
 __all__ = [
+    "load_minilm",
+    "minilm_dir",
+    "MINILM_WEIGHTS_SHA256",
     "LOG_FILE",
     "CARD_FILE",
     "RUN_INFO_FILE",

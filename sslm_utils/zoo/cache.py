@@ -159,3 +159,16 @@ def cached_tokenizer(profile, kind: str, train_fn, trained_with: Path, corpus=No
         shutil.rmtree(tmp, ignore_errors=True)
         return load_tokenizer(folder)
     return tokenizer
+
+
+def quiet_from_pretrained(model_class, folder: Path):
+    """``from_pretrained`` without transformers' per-tensor loading bar (noise in a notebook's output)."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return model_class.from_pretrained(folder)
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()

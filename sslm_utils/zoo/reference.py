@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..files import IntegrityError, read_json, verify_manifest, write_manifest
 from ..text.tokenizers import load_tokenizer
-from .cache import PretrainedModel
+from .cache import PretrainedModel, quiet_from_pretrained
 
 REFERENCE_ROOT = Path(__file__).resolve().parent / "reference_models"
 
@@ -59,19 +59,6 @@ def _model_class(model_dir: Path):
     return classes[kind]
 
 
-def _quiet_from_pretrained(model_class, folder: Path):
-    """``from_pretrained`` without transformers' per-tensor loading bar (noise in a notebook's output)."""
-    from transformers.utils import logging as hf_logging
-
-    was_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        return model_class.from_pretrained(folder)
-    finally:
-        if was_on:
-            hf_logging.enable_progress_bar()
-
-
 def load_reference(name: str, root: str | os.PathLike = REFERENCE_ROOT) -> PretrainedModel:
     """The reference model ``name`` with its tokenizer, logged history and card, after checking every file."""
     folder = Path(root) / name
@@ -84,7 +71,7 @@ def load_reference(name: str, root: str | os.PathLike = REFERENCE_ROOT) -> Pretr
                     "The reference model's files were changed or damaged; reinstall the package "
                     "(pip install --force-reinstall sslm-utils) or restore the folder from the repository.")
     model_dir = folder / "model"
-    model = _quiet_from_pretrained(_model_class(model_dir), model_dir)
+    model = quiet_from_pretrained(_model_class(model_dir), model_dir)
     history = [json.loads(line) for line in (folder / LOG_FILE).read_text(encoding="utf-8").splitlines() if line]
     info = {"source": "reference", "name": name, "card": str(folder / CARD_FILE),
             **read_json(folder / RUN_INFO_FILE, IntegrityError)}
