@@ -14,6 +14,7 @@ from the subpackage too):
 """
 
 from .baselines import (
+    kneser_ney_log_probs,
     kneser_ney_perplexities,
     log_vocab,
     ngram_log_probs,
@@ -64,6 +65,7 @@ __all__ = [
     "unigram_log_probs",
     "unigram_cross_entropy",
     "ngram_log_probs",
+    "kneser_ney_log_probs",
     "kneser_ney_perplexities",
     "tfidf_features",
     "binomial_standard_error",

@@ -46,6 +46,20 @@ def ngram_log_probs(kn_model, blocks: torch.Tensor) -> torch.Tensor:
     return logp.view(len(blocks), blocks.shape[1] - 1)
 
 
+def kneser_ney_log_probs(train_blocks: torch.Tensor, blocks: torch.Tensor, vocab_size: int,
+                         orders: Sequence[int] = (2, 3, 4, 5)) -> dict[int, torch.Tensor]:
+    """ln p of every GPT target of ``blocks`` (shape ``(n_blocks, L - 1)``) under an interpolated Kneser-Ney model
+    of each order, fitted on every training token; scored like a GPT (:func:`ngram_log_probs`)."""
+    from ..models.ngram import KneserNeyLM
+
+    checks.tensor("train_blocks", train_blocks, min_dim=2)
+    orders = [checks.positive_int("order", n) for n in orders]
+    if not orders:
+        raise ValueError("orders is empty; pass the n-gram orders to try, e.g. (2, 3, 4, 5).")
+    history = [train_blocks.flatten().tolist()]
+    return {n: ngram_log_probs(KneserNeyLM(n, vocab_size).fit(history), blocks) for n in orders}
+
+
 def kneser_ney_perplexities(train_blocks: torch.Tensor, blocks: torch.Tensor, vocab_size: int,
                             orders: Sequence[int] = (2, 3, 4, 5)) -> dict[int, float]:
     """Held-out perplexity of an interpolated Kneser-Ney model of each order, fitted on every training token.
@@ -55,16 +69,10 @@ def kneser_ney_perplexities(train_blocks: torch.Tensor, blocks: torch.Tensor, vo
     GPT must beat on these blocks; which order wins depends on how much text
     there is (more text supports longer histories).
     """
-    from ..models.ngram import KneserNeyLM
     from .perplexity import perplexity
 
-    checks.tensor("train_blocks", train_blocks, min_dim=2)
-    orders = [checks.positive_int("order", n) for n in orders]
-    if not orders:
-        raise ValueError("orders is empty; pass the n-gram orders to try, e.g. (2, 3, 4, 5).")
-    history = [train_blocks.flatten().tolist()]
-    return {n: perplexity(ngram_log_probs(KneserNeyLM(n, vocab_size).fit(history), blocks).flatten())
-            for n in orders}
+    return {n: perplexity(logp.flatten())
+            for n, logp in kneser_ney_log_probs(train_blocks, blocks, vocab_size, orders).items()}
 
 
 def tfidf_features(train_texts: Sequence[str], *other_texts: Sequence[str], min_df: int = 2):

@@ -61,7 +61,8 @@ def masked_lm_report(model, batches, tokenizer, train_ids) -> dict[str, float]:
     ``train_ids``: every real token of the training data (the unigram model's
     counts). Returns losses in nats, accuracies as fractions with their
     standard errors, and the position counts, e.g. ``loss_at_mask``,
-    ``unigram_loss_at_mask``, ``accuracy_at_mask`` ± ``accuracy_at_mask_se``,
+    ``unigram_loss_at_mask``, ``loss_gap_at_mask`` (unigram minus model, paired by position)
+    ± ``loss_gap_at_mask_se``, ``accuracy_at_mask`` ± ``accuracy_at_mask_se``,
     ``unigram_accuracy_at_mask``, ``accuracy_at_random``, ``accuracy_at_kept``,
     ``nsp_accuracy``.
     """
@@ -83,6 +84,10 @@ def masked_lm_report(model, batches, tokenizer, train_ids) -> dict[str, float]:
         "unigram_accuracy_at_mask": float((targets == every.argmax()).float().mean()),
     }
     report["accuracy_at_mask_se"] = binomial_standard_error(report["accuracy_at_mask"], n_mask)
+    # how far below the unigram, position by position on the same targets, and how sure that is
+    gap = -every[targets].double() - scores["nll"][at_mask].double()  # (n_mask,) nats
+    report["loss_gap_at_mask"] = float(gap.mean())
+    report["loss_gap_at_mask_se"] = float(gap.std() / math.sqrt(n_mask)) if n_mask > 1 else math.nan
     report["loss_at_chosen"] = float(scores["nll"].mean())  # every chosen position: [MASK], random and kept
     for kind in ("random", "kept"):
         where = scores[f"kind_{kind}"]

@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from ..evaluation.baselines import kneser_ney_perplexities, unigram_log_probs
+from ..evaluation.baselines import kneser_ney_log_probs, unigram_log_probs
 from ..evaluation.cloze import cloze_table
 from ..evaluation.masked_lm import held_out_mlm_batches, masked_lm_report
 from ..evaluation.perplexity import perplexity
@@ -47,12 +47,19 @@ def evaluate_gpt(model, tokenizer, profile, *, kn_orders=KN_ORDERS, samples: int
     blocks, vocab = data.validation.blocks, len(tokenizer)  # (n_blocks, L)
     gpt = token_log_probs(model, blocks)
     unigram = unigram_log_probs(data.train.blocks, blocks[:, 1:], vocab)
-    report = {"held_out_tokens": int(gpt.numel()), "perplexity": perplexity(gpt.flatten()),
+    report = {"held_out_tokens": int(gpt.numel()), "held_out_blocks": len(blocks),
+              "perplexity": perplexity(gpt.flatten()),
               "unigram_perplexity": perplexity(unigram.flatten())}
-    kn = kneser_ney_perplexities(data.train.blocks, blocks, vocab, kn_orders)
+    kn_log_probs = kneser_ney_log_probs(data.train.blocks, blocks, vocab, kn_orders)
+    kn = {n: perplexity(logp.flatten()) for n, logp in kn_log_probs.items()}
     report["kneser_ney_perplexity"] = {str(n): p for n, p in kn.items()}
     best = min(kn, key=kn.get)
-    report.update(best_kneser_ney_order=best, best_kneser_ney_perplexity=kn[best])
+    # nats per token the GPT is below the best n-gram, block by block on the same targets; blocks are the unit
+    # of the standard error because neighbouring tokens are not independent
+    per_block = (gpt.double() - kn_log_probs[best].double()).mean(1)  # (n_blocks,)
+    report.update(best_kneser_ney_order=best, best_kneser_ney_perplexity=kn[best],
+                  nats_below_best_kneser_ney=float(per_block.mean()),
+                  nats_below_best_kneser_ney_se=float(per_block.std() / math.sqrt(len(per_block))))
     speeches = load_sotu()["validation"]["text"]
     prompts = [" ".join(text.split()[:SAMPLE_PROMPT_WORDS]) for text in speeches[:: max(1, len(speeches) // samples)]]
     return {"held_out": report,
@@ -94,6 +101,8 @@ def _bert_results(result: dict) -> list[str]:
         f"| unigram | {_fmt(r['unigram_loss_at_mask'])} | {_fmt(r['unigram_accuracy_at_mask'])} |",
         f"| this model | {_fmt(r['loss_at_mask'])} | {_fmt(r['accuracy_at_mask'])} ± "
         f"{_fmt(r['accuracy_at_mask_se'])} |", "",
+        *([f"Loss below the unigram's, paired by position: {_fmt(r['loss_gap_at_mask'])} ± "
+           f"{_fmt(r['loss_gap_at_mask_se'])} nats.", ""] if "loss_gap_at_mask" in r else []),
         f"Accuracy at positions replaced by a random token: {_fmt(r['accuracy_at_random'])}; at positions left "
         f"unchanged (which a model can copy): {_fmt(r['accuracy_at_kept'])}. Next-sentence prediction: "
         f"{_fmt(r['nsp_accuracy'])} ± {_fmt(r['nsp_accuracy_se'])} (chance 0.5).", "",
@@ -113,7 +122,12 @@ def _gpt_results(result: dict) -> list[str]:
     best = str(r["best_kneser_ney_order"])
     lines += [f"| Kneser-Ney {n}-gram{' (the best n-gram)' if n == best else ''} | {_fmt(p, 1)} |"
               for n, p in r["kneser_ney_perplexity"].items()]
-    lines += [f"| this model | {_fmt(r['perplexity'], 1)} |", "", "Greedy continuations of held-out openings:", ""]
+    lines += [f"| this model | {_fmt(r['perplexity'], 1)} |", ""]
+    if "nats_below_best_kneser_ney" in r:
+        lines += [f"Per token, this model is {_fmt(r['nats_below_best_kneser_ney'], 4)} ± "
+                  f"{_fmt(r['nats_below_best_kneser_ney_se'], 4)} nats below the best n-gram (paired over the "
+                  f"{r['held_out_blocks']:,} held-out blocks; positive: better than the n-gram).", ""]
+    lines += ["Greedy continuations of held-out openings:", ""]
     lines += [f"- *{s['prompt']}* → {s['continuation'].strip()}" for s in result["samples"]]
     return lines
 

@@ -107,3 +107,8 @@ def test_kneser_ney_perplexities_match_one_model_per_order_and_higher_orders_win
     assert result[3] < result[1]
     with pytest.raises(ValueError, match="orders is empty"):
         kneser_ney_perplexities(train, held_out, 20, orders=())
+    from sslm_utils.evaluation.baselines import kneser_ney_log_probs
+
+    per_token = kneser_ney_log_probs(train, held_out, 20, orders=(3,))[3]
+    assert per_token.shape == (len(held_out), 15)
+    assert perplexity(per_token.flatten()) == pytest.approx(result[3])

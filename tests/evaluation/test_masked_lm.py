@@ -50,6 +50,9 @@ def test_the_unigram_columns_score_the_same_positions_as_the_model(tiny_bert, co
     assert report["unigram_loss_at_mask"] == pytest.approx(expected, rel=1e-9)
     assert report["unigram_accuracy_at_mask"] == pytest.approx(float((targets == counts.argmax()).float().mean()))
     assert 0 <= report["accuracy_at_mask"] <= 1 and report["accuracy_at_mask_se"] >= 0
+    gap = -(counts / counts.sum()).log()[targets] - scores["nll"][scores["kind_mask"]].double()
+    assert report["loss_gap_at_mask"] == pytest.approx(report["unigram_loss_at_mask"] - report["loss_at_mask"])
+    assert report["loss_gap_at_mask_se"] == pytest.approx(float(gap.std() / len(gap) ** 0.5), rel=1e-6)
 
 
 def test_a_model_that_copies_scores_at_kept_positions_but_not_at_mask(tiny_bert, corpus_pairs, wordpiece_tokenizer):
