@@ -1,4 +1,5 @@
-"""sslm_utils.zoo.minilm: the comparison encoder loads only with the published weights, and re-extracts a damaged copy."""
+"""sslm_utils.zoo.minilm: the comparison encoder loads only with the published weights
+and re-extracts a damaged copy."""
 
 from __future__ import annotations
 
