@@ -10,8 +10,8 @@ A profile is a set of frozen *sections*, one per part of the book that
 trains something: ``profile.lm`` (chapter 1's word models), ``profile.tokenizer``,
 ``profile.model`` (the transformer shape every later chapter shares),
 ``profile.attention`` (chapter 2's experiments), ``profile.bert`` and
-``profile.gpt`` (chapter 3's pretraining runs) and ``profile.objectives``
-(lesson 3.3's and 3.4's comparisons). Each section checks its own values when
+``profile.gpt`` (chapter 3's pretraining runs), ``profile.objectives``
+(lesson 3.3's and 3.4's comparisons) and ``profile.finetune`` (chapter 4). Each section checks its own values when
 it is made, so a bad override fails at once with the fix in the message.
 """
 
@@ -165,8 +165,19 @@ class ObjectiveRuns(Section):
     electra_steps: int  # each of the two ELECTRA runs (random-token and learned generator)
 
 
+@dataclass(frozen=True)
+class FineTuneRuns(Section):
+    """Chapter 4: fine-tuning the reference BERT on labelled tasks."""
+
+    train_examples: int | None  # labelled training examples drawn per class share (None: all of them)
+    epochs: float  # passes over those examples
+    batch_size: int
+    lr: float  # peak learning rate of AdamW (linear warm-up over 10 % of the steps, then linear decay)
+    seeds: int  # runs per method, each with its own subset and initialisation
+
+
 SECTIONS = {"lm": WordLMSizes, "tokenizer": TokenizerSizes, "model": TransformerShape, "attention": AttentionRuns,
-            "bert": BertRun, "gpt": GPTRun, "objectives": ObjectiveRuns}
+            "bert": BertRun, "gpt": GPTRun, "objectives": ObjectiveRuns, "finetune": FineTuneRuns}
 
 
 @dataclass(frozen=True)
@@ -181,6 +192,7 @@ class Profile:
     bert: BertRun
     gpt: GPTRun
     objectives: ObjectiveRuns
+    finetune: FineTuneRuns
 
     def __post_init__(self):
         for key, cls in SECTIONS.items():
@@ -231,6 +243,7 @@ PROFILES: dict[str, Profile] = {
         gpt=GPTRun(steps=600, batch_size=8, lr=2e-3, warmup_steps=45, train_docs=160, eval_blocks=128,
                    eval_every=75, dropout=0.0),
         objectives=ObjectiveRuns(steps=150, probe_train_examples=2_500, electra_steps=100),
+        finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=1e-4, seeds=1),
     ),
     "full": Profile(
         name="full",
@@ -245,9 +258,10 @@ PROFILES: dict[str, Profile] = {
                    eval_every=500, dropout=0.1),
         # four objective runs: as many steps in all as lesson 3.1's one BERT; two ELECTRA runs
         objectives=ObjectiveRuns(steps=1_500, probe_train_examples=None, electra_steps=3_000),
+        finetune=FineTuneRuns(train_examples=None, epochs=4.0, batch_size=32, lr=1e-4, seeds=3),
     ),
     # The recipe of the reference models shipped with the package (``sslm pretrain --profile reference``):
-    # up to an hour each on a CPU. Only the tokenizer, model, bert and gpt sections are used;
+    # one to two hours each on one CPU core. Only the tokenizer, model, bert and gpt sections are used;
     # the others repeat quick's so that every section is valid. Why these sizes: book/appendix_reference_models.ipynb.
     "reference": Profile(
         name="reference",
@@ -258,9 +272,10 @@ PROFILES: dict[str, Profile] = {
         attention=AttentionRuns(batch_size=32, steps=200),
         bert=BertRun(steps=14_000, batch_size=32, lr=1e-3, warmup_steps=300, train_docs=None, dupe_factor=5,
                      eval_examples=1_024, eval_every=500, seq_len=64, sentence_task_from=8_000),
-        gpt=GPTRun(steps=6_000, batch_size=16, lr=1e-3, warmup_steps=200, train_docs=None, eval_blocks=512,
+        gpt=GPTRun(steps=4_000, batch_size=16, lr=1e-3, warmup_steps=200, train_docs=None, eval_blocks=512,
                    eval_every=500, dropout=0.1),
         objectives=ObjectiveRuns(steps=150, probe_train_examples=2_500, electra_steps=100),
+        finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=1e-4, seeds=1),
     ),
 }
 

@@ -63,7 +63,7 @@ def test_default_depends_on_cuda(monkeypatch):
 def test_sections_are_nested():
     quick = get_profile("quick")
     assert set(quick.sections()) == set(SECTIONS) == {"lm", "tokenizer", "model", "attention", "bert", "gpt",
-                                                      "objectives"}
+                                                      "objectives", "finetune"}
     for key, section in quick.sections().items():
         assert isinstance(section, SECTIONS[key]) and getattr(quick, key) is section
     assert quick.model.d_model % quick.model.n_heads == 0
