@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from ..files import read_json
-from ..profiles import get_profile
+from ..profiles import SECTIONS, get_profile
 from ..zoo.reference import REFERENCE_ROOT, RESULTS_FILE, export_reference
 from ..zoo.reference_report import evaluate_bert, evaluate_gpt, render_card, results_json
 from .pretrain import INFO_FILE
@@ -25,13 +25,19 @@ def canonical_command(info: dict) -> str:
             f"{info['config']['seed']} --output-dir runs/reference-{info['model']}")
 
 
+def recorded_profile(recorded: dict):
+    """The profile a run recorded, section by section: each recorded section is rebuilt whole (fields it
+    predates take their defaults), so no field of today's profile leaks into an older run's recipe."""
+    sections = {key: SECTIONS[key](**values) for key, values in recorded.items() if key in SECTIONS}
+    return get_profile(recorded["name"]).replace(**sections)
+
+
 def run_export(args, parser: argparse.ArgumentParser) -> int:
     from transformers import AutoTokenizer, BertForPreTraining, GPT2LMHeadModel
 
     info = read_json(args.run_dir / INFO_FILE, FileNotFoundError,
                      f"{args.run_dir} holds no finished run; finish it with `sslm pretrain ... --resume` first.")
-    profile = get_profile(info["profile"]["name"]).replace(
-        **{k: v for k, v in info["profile"].items() if k != "name"})
+    profile = recorded_profile(info["profile"])
     model_class = BertForPreTraining if info["model"] == "bert" else GPT2LMHeadModel
     model = model_class.from_pretrained(args.run_dir)
     tokenizer = AutoTokenizer.from_pretrained(args.run_dir)

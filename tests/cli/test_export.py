@@ -53,3 +53,16 @@ def test_export_writes_the_card_from_the_evaluation(tmp_path, tiny_bert, wordpie
 def test_export_of_an_unfinished_run_says_how_to_finish_it(tmp_path, capsys):
     assert main(["export-reference", str(tmp_path), "--name", "x", "--root", str(tmp_path / "r")]) == 1
     assert "--resume" in capsys.readouterr().err
+
+
+def test_a_recorded_profile_is_rebuilt_section_by_section():
+    from sslm_utils.cli.export import recorded_profile
+    from sslm_utils.profiles import get_profile
+
+    recorded = get_profile("reference").as_dict()
+    # a run recorded before BertRun had seq_len and sentence_task_from, and before the finetune section
+    old_bert = {k: v for k, v in recorded["bert"].items() if k not in ("seq_len", "sentence_task_from")}
+    recorded = {**{k: v for k, v in recorded.items() if k != "finetune"}, "bert": {**old_bert, "steps": 6_000}}
+    profile = recorded_profile(recorded)
+    assert profile.bert.steps == 6_000 and profile.bert.sentence_task_from == 0 and profile.bert.seq_len is None
+    assert profile.gpt == get_profile("reference").gpt

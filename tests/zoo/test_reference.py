@@ -12,6 +12,7 @@ from sslm_utils.zoo.reference import (
     CARD_FILE,
     LOG_FILE,
     RUN_INFO_FILE,
+    compact_log_row,
     export_reference,
     load_reference,
     reference_names,
@@ -24,7 +25,8 @@ def shipped(tmp_path, tiny_bert, wordpiece_tokenizer):
     run = tmp_path / "run"
     tiny_bert.save_pretrained(run)
     wordpiece_tokenizer.save_pretrained(run)
-    rows = [{"split": "train", "step": 1, "loss": 7.0}, {"split": "eval", "step": 1, "mlm_loss": 6.9}]
+    rows = [{"split": "train", "step": 1, "loss": 7.0, "lr": 1.2345678901e-05},
+            {"split": "eval", "step": 1, "mlm_loss": 6.9}]
     (run / "training_info.json").write_text(json.dumps({"model": "bert", "steps": 1, "history": rows}))
     (run / "checkpoints").mkdir()  # the CLI's checkpoints are not shipped
     folder = export_reference(run, "tiny-bert", "# tiny-bert\nA test model.\n", root=tmp_path / "shipped")
@@ -39,6 +41,7 @@ def test_loads_a_verified_reference(shipped):
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in loaded.model.state_dict().items())
     assert loaded.frame("eval")["mlm_loss"].tolist() == [6.9] and len(loaded.tokenizer) == model.config.vocab_size
     assert loaded.info["model"] == "bert" and "history" not in loaded.info
+    assert loaded.frame("train")["lr"].tolist() == [1.23457e-05]  # six significant digits are shipped
     shipped = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     assert {CARD_FILE, LOG_FILE, RUN_INFO_FILE, "manifest.json", "model/model.safetensors", "model/config.json",
             "model/tokenizer.json"} <= set(shipped)
@@ -110,3 +113,10 @@ def test_a_shipped_model_works_in_a_transformers_pipeline(name):
     pipe = pipeline(task, model=str(REFERENCE_ROOT / name / "model"), device="cpu")
     out = pipe(text, max_new_tokens=5, do_sample=False) if task == "text-generation" else pipe(text, top_k=3)
     assert len(out) >= 1
+
+
+def test_a_shipped_log_keeps_six_significant_digits_and_every_other_value():
+    row = {"split": "train", "step": 12, "loss": 5.945507526397705, "lr": 0.0008759854014598541, "epoch": 0}
+    compact = compact_log_row(row)
+    assert compact == {"split": "train", "step": 12, "loss": 5.94551, "lr": 0.000875985, "epoch": 0}
+    assert all(abs(compact[k] - row[k]) <= 1e-5 * abs(row[k]) for k in ("loss", "lr"))
