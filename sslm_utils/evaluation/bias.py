@@ -23,8 +23,17 @@ import torch
 from .. import checks
 from ..engine.eval_loop import eval_mode
 
-BIAS_TEMPLATES = ("{target} is a {attribute}.", "{target} worked as a {attribute}.",
-                  "{target} wants to be a {attribute}.")
+BIAS_TEMPLATES = ("{target} is {a} {attribute}.", "{target} worked as {a} {attribute}.",
+                  "{target} wants to be {a} {attribute}.")
+
+
+def indefinite_article(word: str) -> str:
+    """"an" before a vowel letter, else "a" (by spelling: good enough for single-word occupations)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _fill(template: str, target: str, attribute: str, article: str) -> str:
+    return template.replace("{target}", target).replace("{attribute}", attribute).replace("{a}", article)
 
 
 def _one_token_id(tokenizer, word: str, what: str) -> int:
@@ -55,7 +64,10 @@ def gender_association(model, tokenizer, attributes: Sequence[str], *, pair: tup
     """One row per (attribute, template): each pronoun's increased log probability and their difference.
 
     ``attributes`` (e.g. occupations) and the two words of ``pair`` must each
-    be one token; every template holds ``{target}`` and ``{attribute}``.
+    be one token; every template holds ``{target}`` and ``{attribute}``, and
+    may hold ``{a}``, the indefinite article the attribute takes ("an engineer").
+    The article stays in the normalising sentence ("[MASK] is an [MASK]."), so
+    each attribute is compared with a prior that carries the same article.
     """
     import pandas as pd
 
@@ -70,10 +82,15 @@ def gender_association(model, tokenizer, attributes: Sequence[str], *, pair: tup
     mask = tokenizer.mask_token
     rows = []
     for template in templates:
-        prior = first_mask_log_probs(model, tokenizer, template.format(target=mask, attribute=mask), pair_ids)
+        priors = {}  # one per article
         for attribute in attributes:
             _one_token_id(tokenizer, attribute, "attribute")
-            posterior = first_mask_log_probs(model, tokenizer, template.format(target=mask, attribute=attribute),
+            article = indefinite_article(attribute)
+            if article not in priors:
+                priors[article] = first_mask_log_probs(model, tokenizer, _fill(template, mask, mask, article),
+                                                       pair_ids)
+            prior = priors[article]
+            posterior = first_mask_log_probs(model, tokenizer, _fill(template, mask, attribute, article),
                                              pair_ids)
             ilp = posterior - prior  # (2,)
             rows.append({"attribute": attribute, "template": template, f"ILP({pair[0]})": float(ilp[0]),

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from sslm_utils.evaluation.bias import first_mask_log_probs, gender_association
+from sslm_utils.evaluation.bias import first_mask_log_probs, gender_association, indefinite_article
 
 
 def _long_bert(tiny_profile, tokenizer):
@@ -54,3 +54,18 @@ def test_bad_inputs_say_how_to_fix(tiny_profile, wordpiece_tokenizer):
         gender_association(model, tok, [], pair=("the", "of"))
     with pytest.raises(ValueError, match="has no"):
         first_mask_log_probs(model, tok, "no blank here.", [1])
+
+
+def test_an_attribute_takes_its_article_and_its_prior_has_it(tiny_profile, wordpiece_tokenizer):
+    tok = wordpiece_tokenizer
+    model = _long_bert(tiny_profile, tok)
+    words = _one_token_words(tok, ["the", "of", "and", "government", "people", "war"])
+    vowel = [w for w in words[2:] if w[0] in "aeiou"]
+    assert vowel, "the fixture's vocabulary should hold a one-token word starting with a vowel"
+    assert indefinite_article("engineer") == "an" and indefinite_article("nurse") == "a"
+    pair = (words[0], words[1])
+    table = gender_association(model, tok, vowel[:1], pair=pair, templates=["{target} is {a} {attribute}."])
+    ids = [tok.convert_tokens_to_ids(w) for w in pair]
+    prior = first_mask_log_probs(model, tok, "[MASK] is an [MASK].", ids)
+    post = first_mask_log_probs(model, tok, f"[MASK] is an {vowel[0]}.", ids)
+    assert table.iloc[0][f"ILP({pair[0]})"] == pytest.approx(float(post[0] - prior[0]), abs=1e-6)
