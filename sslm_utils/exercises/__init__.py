@@ -27,4 +27,5 @@ Layout (``chapters/<part>/<NN>_<lesson>.ipynb`` imports from
     pretraining/span_corruption_and_rtd.py
                                       3.4  T5 span corruption, ELECTRA's labels
     pretraining/scaling_out.py        3.5  splitting a batch, accumulation weights, precision
+    finetuning/six_steps.py           4.1  the [CLS] head, the majority baseline, the schedule
 """

@@ -1,0 +1,1 @@
+"""Checkers for part 4, fine-tuning strategies."""
