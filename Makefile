@@ -21,7 +21,7 @@ help:
 	@echo "make book   - create $(VENV), install everything, build the HTML book"
 	@echo "make test   - lint, unit tests, execute every notebook (nbval), strict book build, browser check"
 	@echo "make execute - re-execute all notebooks in place (quick profile) to refresh outputs"
-	@echo "make reference - retrain and re-export the shipped reference models (about an hour each on a CPU)"
+	@echo "make reference - retrain and re-export the shipped reference models (1-2 hours each on a CPU)"
 
 # torch goes in first and alone, pinned, so nothing later can pull a CUDA build
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -71,11 +71,10 @@ execute: $(STAMP)
 	  echo "executed $$nb in $$(( $$(date +%s) - start )) s"; \
 	done
 
-# The reference models shipped in sslm_utils/zoo/reference_models/ (about an hour each on two CPU cores).
+# The reference models shipped in sslm_utils/zoo/reference_models/ (1-2 hours each on a CPU).
 # Interrupted? Run it again: each run resumes from its last checkpoint and gives the same weights.
 REFERENCE_RUNS := runs
-# the GPT only for now: the BERT's reference recipe is still being chosen (benchmarks/README.md)
-REFERENCE_MODELS := gpt
+REFERENCE_MODELS := bert gpt
 
 reference: $(STAMP)
 	for model in $(REFERENCE_MODELS); do \

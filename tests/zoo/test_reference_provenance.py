@@ -37,8 +37,8 @@ def _shipped(name: str):
     return folder, info, log
 
 
-def test_the_package_ships_the_reference_gpt():
-    assert "gpt" in NAMES, f"shipped reference models: {NAMES}"
+def test_the_package_ships_both_reference_models():
+    assert {"bert", "gpt"} <= set(NAMES), f"shipped reference models: {NAMES}"
 
 
 @pytest.mark.parametrize("name", NAMES)
