@@ -23,6 +23,7 @@ LESSONS = {
     "pretraining.objectives_compared": ["check_mean_pool", "check_paired_difference", "check_sop_example"],
     "pretraining.span_corruption_and_rtd": ["check_rtd_labels", "check_span_corrupt"],
     "pretraining.scaling_out": ["check_accumulation_weights", "check_pick_precision", "check_split_batch"],
+    "finetuning.six_steps": ["check_cls_logits", "check_majority_accuracy", "check_schedule"],
 }
 CHECKERS = [
     pytest.param(getattr(importlib.import_module(f"sslm_utils.exercises.{module}"), name), id=f"{module}.{name}")
