@@ -243,7 +243,7 @@ PROFILES: dict[str, Profile] = {
         gpt=GPTRun(steps=600, batch_size=8, lr=2e-3, warmup_steps=45, train_docs=160, eval_blocks=128,
                    eval_every=75, dropout=0.0),
         objectives=ObjectiveRuns(steps=150, probe_train_examples=2_500, electra_steps=100),
-        finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=1e-4, seeds=1),
+        finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=3e-4, seeds=1),
     ),
     "full": Profile(
         name="full",
@@ -258,7 +258,7 @@ PROFILES: dict[str, Profile] = {
                    eval_every=500, dropout=0.1),
         # four objective runs: as many steps in all as lesson 3.1's one BERT; two ELECTRA runs
         objectives=ObjectiveRuns(steps=1_500, probe_train_examples=None, electra_steps=3_000),
-        finetune=FineTuneRuns(train_examples=None, epochs=4.0, batch_size=32, lr=1e-4, seeds=3),
+        finetune=FineTuneRuns(train_examples=None, epochs=4.0, batch_size=32, lr=3e-4, seeds=3),
     ),
     # The recipe of the reference models shipped with the package (``sslm pretrain --profile reference``):
     # one to two hours each on a CPU. Only the tokenizer, model, bert and gpt sections are used;
@@ -272,10 +272,10 @@ PROFILES: dict[str, Profile] = {
         attention=AttentionRuns(batch_size=32, steps=200),
         bert=BertRun(steps=14_000, batch_size=32, lr=1e-3, warmup_steps=300, train_docs=None, dupe_factor=5,
                      eval_examples=1_024, eval_every=500, seq_len=64, sentence_task_from=8_000),
-        gpt=GPTRun(steps=4_000, batch_size=16, lr=1e-3, warmup_steps=200, train_docs=None, eval_blocks=512,
+        gpt=GPTRun(steps=6_000, batch_size=16, lr=1e-3, warmup_steps=200, train_docs=None, eval_blocks=512,
                    eval_every=500, dropout=0.1),
         objectives=ObjectiveRuns(steps=150, probe_train_examples=2_500, electra_steps=100),
-        finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=1e-4, seeds=1),
+        finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=3e-4, seeds=1),
     ),
 }
 

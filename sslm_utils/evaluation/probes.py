@@ -40,19 +40,26 @@ def _encoder(model):
 
 @torch.no_grad()
 def sentence_features(model, tokenizer, texts: Sequence[str], *, pooling: str = "mean", batch_size: int = 64,
-                      max_length: int | None = None) -> np.ndarray:
-    """One vector per text from the encoder's last layer, shape ``(len(texts), hidden)``.
+                      max_length: int | None = None, layer: int = -1) -> np.ndarray:
+    """One vector per text from one of the encoder's layers (default: the last), shape ``(len(texts), hidden)``.
 
     ``pooling="mean"`` averages the hidden states of the real tokens (padding
     excluded); ``"cls"`` takes the first position, which BERT's sentence task
     trains and an MLM-only model does not — so mean pooling is the fair
     choice when comparing objectives. Texts longer than ``max_length``
-    (default: the model's position limit) are truncated.
+    (default: the model's position limit) are truncated. ``layer`` counts as
+    ``hidden_states`` does: 0 is the embedding layer's output, 1 the first
+    transformer layer's, -1 the last; a pretraining objective shapes the top
+    layers most, so a lower layer can hold more of what a task needs.
     """
     checks.one_of("pooling", pooling, POOLINGS)
     checks.positive_int("batch_size", batch_size)
     texts = _check_texts(texts)
     encoder = _encoder(model)
+    n_layers = encoder.config.num_hidden_layers
+    if isinstance(layer, bool) or not isinstance(layer, int) or not -(n_layers + 1) <= layer <= n_layers:
+        raise ValueError(f"layer must be an int from {-(n_layers + 1)} to {n_layers} (0: the embeddings, "
+                         f"{n_layers} or -1: the last of this encoder's {n_layers} layers), got {layer!r}.")
     limit = getattr(encoder.config, "max_position_embeddings", None)
     max_length = max_length or limit or 512
     device = next(encoder.parameters()).device
@@ -65,7 +72,8 @@ def sentence_features(model, tokenizer, texts: Sequence[str], *, pooling: str = 
             enc = tokenizer(batch, padding=True, truncation=True, max_length=max_length,
                             return_tensors="pt").to(device)
             checks.ids_fit_model("the encoded texts", enc["input_ids"], encoder.config)
-            hidden = encoder(**enc).last_hidden_state  # (batch, seq, hidden)
+            out = encoder(**enc, output_hidden_states=layer != -1)
+            hidden = out.last_hidden_state if layer == -1 else out.hidden_states[layer]  # (batch, seq, hidden)
             if pooling == "cls":
                 pooled = hidden[:, 0]  # (batch, hidden)
             else:

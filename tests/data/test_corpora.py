@@ -49,8 +49,8 @@ def test_conventions_split_by_speaker(conventions):
     for i, j in ((0, 1), (0, 2), (1, 2)):
         assert not speakers[i] & speakers[j]  # no voice is heard in two splits
         assert not speeches[i] & speeches[j]  # nor is a transcript cut in two
-    assert [len(s) for s in splits] == [2862, 252, 234]  # the sizes load_conventions' docstring gives
-    assert [len(s) for s in speakers] == [189, 19, 20]
+    assert [len(s) for s in splits] == [1991, 381, 976]  # the sizes load_conventions' docstring gives
+    assert [len(s) for s in speakers] == [135, 30, 63]
     labels = sum((list(s["label"]) for s in splits), [])
     assert (labels.count(0), labels.count(1)) == (1943, 1405)
     assert conventions["train"].features["label"].names == ["democrat", "republican"]

@@ -22,6 +22,21 @@ def test_features_do_not_depend_on_the_batch(tiny_bert, wordpiece_tokenizer):
     assert model.training  # the mode is restored
 
 
+def test_features_read_the_layer_asked_for(tiny_bert, wordpiece_tokenizer):
+    model, tokenizer = tiny_bert, wordpiece_tokenizer
+    n = model.config.num_hidden_layers
+    last = sentence_features(model, tokenizer, TEXTS)
+    np.testing.assert_allclose(sentence_features(model, tokenizer, TEXTS, layer=n), last, atol=1e-6)
+    # layer 0 is the embeddings: a text's mean embedding, whatever the layers above do
+    embedded = sentence_features(model, tokenizer, TEXTS, layer=0, pooling="cls")
+    ids = tokenizer(TEXTS[:1], return_tensors="pt")
+    model.eval()
+    expected = model.bert.embeddings(input_ids=ids["input_ids"])[0, 0].detach().numpy()
+    model.train()
+    np.testing.assert_allclose(embedded[0], expected, atol=1e-5)
+    assert not np.allclose(sentence_features(model, tokenizer, TEXTS, layer=0), last)
+
+
 def test_features_reject_bad_input(tiny_bert, wordpiece_tokenizer):
     model, tokenizer = tiny_bert, wordpiece_tokenizer
     with pytest.raises(TypeError, match="not one string"):
@@ -30,6 +45,8 @@ def test_features_reject_bad_input(tiny_bert, wordpiece_tokenizer):
         sentence_features(model, tokenizer, TEXTS, pooling="max")
     with pytest.raises(ValueError, match="non-empty list"):
         sentence_features(model, tokenizer, [])
+    with pytest.raises(ValueError, match="layer must be an int from"):
+        sentence_features(model, tokenizer, TEXTS, layer=model.config.num_hidden_layers + 1)
 
 
 def test_probe_separates_separable_data():
