@@ -87,3 +87,18 @@ def test_time_to_quality_trains_both_variants_for_the_budget_and_scores_them_on_
         assert run["unigram_loss_at_mask"] == runs["book"]["unigram_loss_at_mask"]
     assert report["difference"]["loss_at_mask_nats"] == pytest.approx(
         runs["trainer_defaults"]["loss_at_mask"] - runs["book"]["loss_at_mask"])
+
+
+def test_pretraining_pays_writes_one_row_per_method_size_and_seed(tmp_path, capsys):
+    pays = _load_script("pretraining_pays")
+    out = tmp_path / "pays.jsonl"
+    pays.main(["--task", "conventions", "--sizes", "40", "--seeds", "0", "1", "--epochs", "0.5",
+               "--batch-size", "16", "--lr", "3e-4", "--methods", "pretrained", "random init", "tf-idf",
+               "--threads", "1", "--out", str(out)])
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted((r["method"], r["seed"]) for r in rows) == sorted(
+        (m, s) for m in ("pretrained", "random init", "tf-idf") for s in (0, 1))
+    for row in rows:
+        assert row["task"] == "conventions" and row["labels"] == 40
+        assert 0 < row["accuracy"] < 1 and 0 < row["standard_error"] < 0.05  # 976 test paragraphs
+    assert "gain" in capsys.readouterr().out  # the paired summary was printed

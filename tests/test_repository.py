@@ -141,10 +141,23 @@ def reader_facing_text():
 
 
 def test_the_prose_promises_no_chapter_that_does_not_exist():
-    # parts 1-3 and the appendices exist; the text must not send a reader to chapter 4 or 5, or to
+    # parts 1-4 and the appendices exist; the text must not send a reader to chapter 5, or to
     # "later chapters", nor speak of the authors' source documents instead of misconceptions in general
-    promise = re.compile(r"\bchapters? [4-9]\b|\blater chapters\b|\bsyllabus\b|\bsource material\b", re.IGNORECASE)
+    promise = re.compile(r"\bchapters? [5-9]\b|\blater chapters\b|\bsyllabus\b|\bsource material\b", re.IGNORECASE)
     offenders = [(path.name, m.group()) for path, text in reader_facing_text() for m in promise.finditer(text)]
+    assert offenders == []
+
+
+def test_the_prose_names_only_lessons_that_exist():
+    # "lesson 4.3" before lesson 4.3 is written sends a reader nowhere
+    existing = {headings(p, 1)[0].split()[0] for p in LESSONS}  # "# 3.1 Pretraining ..." -> "3.1"
+    mention = re.compile(r"\blessons? (\d+\.\d+)((?:(?:, | and | or )\d+\.\d+)*)", re.IGNORECASE)
+    offenders = []
+    for path, text in reader_facing_text():
+        text = re.sub(r"</?[^>]*>|`", " ", text)  # {doc}`lesson 3.5 </chapters/...>` -> lesson 3.5
+        for m in mention.finditer(text):
+            numbers = [m.group(1)] + re.findall(r"\d+\.\d+", m.group(2))
+            offenders += [(path.name, n) for n in numbers if n not in existing]
     assert offenders == []
 
 
@@ -159,14 +172,14 @@ def headings(nb_path, level):
 
 
 def test_every_lesson_ends_with_its_summary_then_its_exercises():
-    assert len(LESSONS) == 9
+    assert len(LESSONS) == 10
     for nb_path in LESSONS:
         sections = headings(nb_path, 2)
         assert sections[-2:] == ["Summary", "Exercises"], (nb_path.name, sections[-2:])
 
 
 def test_solution_pages_are_titled_alike():
-    assert len(SOLUTIONS) == 9
+    assert len(SOLUTIONS) == 10
     for nb_path in SOLUTIONS:
         lesson = nb_path.parent.parent / nb_path.name.replace("_solutions", "")
         number = headings(lesson, 1)[0].split()[0]  # "# 3.1 Pretraining ..." -> "3.1"
