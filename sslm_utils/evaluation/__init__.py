@@ -56,6 +56,7 @@ from .probes import (
 )
 from .statistics import (
     binomial_standard_error,
+    mean_and_standard_error,
     paired_difference,
 )
 
@@ -70,6 +71,7 @@ __all__ = [
     "tfidf_features",
     "binomial_standard_error",
     "paired_difference",
+    "mean_and_standard_error",
     "POOLINGS",
     "sentence_features",
     "ProbeResult",

@@ -11,7 +11,7 @@ downstream tasks.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -92,6 +92,8 @@ class ProbeResult:
     accuracy: float
     n_test: int
     train_accuracy: float
+    # (n_test,) bool: each test example right or not, for paired comparisons
+    correct: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def standard_error(self) -> float:
@@ -126,5 +128,6 @@ def linear_probe(train_features, train_labels, test_features, test_labels, *, c:
         raise ValueError(f"c (inverse regularisation strength) must be positive, got {c!r}.")
     probe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter))
     probe.fit(x_train, y_train)
-    return ProbeResult(accuracy=float(probe.score(x_test, y_test)), n_test=len(y_test),
-                       train_accuracy=float(probe.score(x_train, y_train)))
+    correct = probe.predict(x_test) == y_test  # (n_test,)
+    return ProbeResult(accuracy=float(correct.mean()), n_test=len(y_test),
+                       train_accuracy=float(probe.score(x_train, y_train)), correct=correct)

@@ -73,3 +73,12 @@ def test_probe_separates_separable_data():
 def test_probe_rejects_bad_input(args, message):
     with pytest.raises(ValueError, match=message):
         linear_probe(*args)
+
+
+def test_probe_reports_which_test_examples_it_got_right():
+    gen = np.random.default_rng(0)
+    x = gen.normal(size=(60, 3))
+    y = (x[:, 0] > 0).astype(int)
+    result = linear_probe(x[:40], y[:40], x[40:], y[40:])
+    assert result.correct.shape == (20,) and result.correct.dtype == bool
+    assert result.correct.mean() == pytest.approx(result.accuracy)

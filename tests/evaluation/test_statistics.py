@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from sslm_utils.evaluation.statistics import binomial_standard_error, paired_difference
+from sslm_utils.evaluation.statistics import binomial_standard_error, mean_and_standard_error, paired_difference
 
 
 @pytest.mark.parametrize(("accuracy", "n"), [(0.5, 100), (0.9, 200), (0.0, 10), (1.0, 10), (0.73, 1)])
@@ -53,3 +53,26 @@ def test_pairing_removes_the_shared_difficulty():
 def test_paired_difference_refuses_unpaired_input(a, b, message):
     with pytest.raises(ValueError, match=message):
         paired_difference(a, b)
+
+
+def test_clustered_standard_error_counts_groups_not_items():
+    gen = torch.Generator().manual_seed(0)
+    values = torch.rand(40, generator=gen)
+    # every item its own group: the clustered error is the ordinary one
+    assert mean_and_standard_error(values, groups=range(40)) == pytest.approx(mean_and_standard_error(values))
+    # each value said four times by the same speaker: four times the items, the same evidence
+    repeated, speakers = values.repeat_interleave(4), [i for i in range(40) for _ in range(4)]
+    mean, clustered = mean_and_standard_error(repeated, groups=speakers)
+    assert mean == pytest.approx(float(values.mean()))
+    assert clustered == pytest.approx(mean_and_standard_error(values)[1])
+    assert mean_and_standard_error(repeated)[1] < 0.55 * clustered  # ignoring the groups: falsely sure
+    # paired differences cluster the same way
+    d_mean, d_se = paired_difference(repeated, torch.zeros(160), groups=speakers)
+    assert (d_mean, d_se) == pytest.approx((mean, clustered))
+
+
+@pytest.mark.parametrize("groups, message", [([0, 1], "2 group labels for 4 items"),
+                                             ([7, 7, 7, 7], "one group")])
+def test_clustered_standard_error_refuses_bad_groups(groups, message):
+    with pytest.raises(ValueError, match=message):
+        mean_and_standard_error([0.0, 1.0, 1.0, 0.0], groups=groups)
