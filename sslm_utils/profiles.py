@@ -261,7 +261,7 @@ PROFILES: dict[str, Profile] = {
         finetune=FineTuneRuns(train_examples=None, epochs=4.0, batch_size=32, lr=3e-4, seeds=3),
     ),
     # The recipe of the reference models shipped with the package (``sslm pretrain --profile reference``):
-    # one to two hours each on a CPU. Only the tokenizer, model, bert and gpt sections are used;
+    # about two hours each on a CPU. Only the tokenizer, model, bert and gpt sections are used;
     # the others repeat quick's so that every section is valid. Why these sizes: book/appendix_reference_models.ipynb.
     "reference": Profile(
         name="reference",
