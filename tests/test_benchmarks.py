@@ -102,3 +102,22 @@ def test_pretraining_pays_writes_one_row_per_method_size_and_seed(tmp_path, caps
         assert row["task"] == "conventions" and row["labels"] == 40
         assert 0 < row["accuracy"] < 1 and 0 < row["standard_error"] < 0.05  # 976 test paragraphs
     assert "gain" in capsys.readouterr().out  # the paired summary was printed
+
+
+def test_strategies_writes_one_row_per_strategy_and_seed_with_every_column(tmp_path, capsys):
+    strategies = _load_script("strategies")
+    out = tmp_path / "strategies.jsonl"
+    chosen = ["head only (frozen encoder)", "cloze (PET-style)"]
+    strategies.main(["--labels", "32", "--seeds", "0", "--epochs", "1", "--batch-size", "16",
+                     "--strategies", *chosen, "--threads", "1", "--out", str(out)])
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["strategy"] for r in rows] == chosen
+    for row in rows:
+        assert row["task"] == "rotten_tomatoes" and row["labels"] == 32 and row["steps"] == 2
+        assert len(row["correct"]) == 1323 and set(row["correct"]) <= {"0", "1"}
+        assert row["accuracy"] == pytest.approx(row["correct"].count("1") / 1323)
+        assert 0 < row["trainable"] <= row["total"] and row["checkpoint_bytes"] >= 4 * row["trainable"]
+        assert _positive(row["step_peak_mib"]) and _positive(row["train_time_s"])
+    assert rows[0]["lr"] == pytest.approx(10 * 3e-4)  # each strategy's own learning rate
+    assert rows[1]["trainable"] == rows[1]["total"] > 1000 * rows[0]["trainable"]  # cloze: every weight
+    assert "seed 0" in capsys.readouterr().out

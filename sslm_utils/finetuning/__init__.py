@@ -11,9 +11,14 @@ from the subpackage too):
   are.
 - ``lora``: LoRA: train a low-rank update of chosen weight matrices, keep the pretrained weights frozen.
 - ``cloze``: cloze-style classification: let the MLM head fill a blank with a word that names the label.
+- ``prompts``: prompt tuning: learn a few input vectors, keep every pretrained weight frozen.
 - ``memory``: what a training step costs in memory: the state a model keeps between steps, and the peak during one.
 - ``training``: fine-tuning a sentence classifier with the book's engine: labelled texts in, the model chosen on
   validation out.
+- ``task_weights``: what one task has to store: the parameters that trained, and nothing the pretrained model
+  already holds.
+- ``comparison``: chapter 4's comparison of strategies: one row per strategy, every column measured on the same
+  run.
 - ``curves``: learning curves: test accuracy against the number of labelled examples, for several methods and seeds.
 """
 
@@ -24,8 +29,18 @@ from .adapters import (
     add_adapters,
 )
 from .cloze import (
+    ClozeClassifier,
+    ClozeTexts,
     verbalizer_ids,
     verbalizer_logits,
+)
+from .comparison import (
+    STRATEGIES_COMPARED,
+    Strategy,
+    StrategyRun,
+    inputs_for,
+    run_strategy,
+    strategy_named,
 )
 from .curves import (
     learning_curve,
@@ -54,6 +69,7 @@ from .parts import (
     encoder_of,
     head_parameters,
 )
+from .prompts import SoftPromptClassifier
 from .strategies import (
     STRATEGIES,
     TrainableReport,
@@ -65,6 +81,11 @@ from .strategies import (
     train_layers,
     trainable_report,
 )
+from .task_weights import (
+    load_trainable,
+    save_trainable,
+    trainable_state,
+)
 from .training import (
     ClassifierScore,
     FineTuneConfig,
@@ -72,6 +93,7 @@ from .training import (
     LabelledTexts,
     PadCollator,
     accuracy_metrics,
+    by_length,
     fine_tune,
     score_classifier,
     stratified_subset,
@@ -103,6 +125,9 @@ __all__ = [
     "merge_lora",
     "verbalizer_ids",
     "verbalizer_logits",
+    "ClozeTexts",
+    "ClozeClassifier",
+    "SoftPromptClassifier",
     "StepMemory",
     "peak_bytes",
     "state_bytes",
@@ -116,6 +141,16 @@ __all__ = [
     "ClassifierScore",
     "score_classifier",
     "stratified_subset",
+    "by_length",
+    "trainable_state",
+    "save_trainable",
+    "load_trainable",
+    "Strategy",
+    "STRATEGIES_COMPARED",
+    "strategy_named",
+    "inputs_for",
+    "StrategyRun",
+    "run_strategy",
     "learning_curve",
     "summarize_curve",
     "paired_gain",

@@ -29,6 +29,8 @@ from ..engine.loop import train
 from ..evaluation.statistics import binomial_standard_error
 
 BEST_DIR = "best"  # under output_dir: the weights that scored best on validation, and best.json
+# validation metrics that can choose the weights, and whether higher is better
+METRICS = {"accuracy": True, "loss": False}
 
 
 class LabelledTexts(torch.utils.data.Dataset):
@@ -52,9 +54,13 @@ class LabelledTexts(torch.utils.data.Dataset):
             raise ValueError(f"label {min(labels)} is negative; map the labels to 0..n_labels-1.")
         max_length = max_length or tokenizer.model_max_length
         self.texts = texts
-        self.input_ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+        self.input_ids = self._encode(tokenizer, texts, max_length)
         self.labels = labels
         self.pad_id = tokenizer.pad_token_id  # what PadCollator fills with
+
+    def _encode(self, tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
+        """Each text's token ids, with ``[CLS]`` and ``[SEP]``, cut to ``max_length`` at the end."""
+        return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -104,7 +110,8 @@ class FineTuneConfig:
     warmup_fraction: float = 0.1  # of all steps, linear warm-up then linear decay
     weight_decay: float = 0.01
     evals_per_epoch: int = 2
-    select: str = "best"  # "best": the weights with the highest validation accuracy; "last": the final ones
+    select: str = "best"  # "best": the weights that scored best on validation; "last": the final ones
+    metric: str = "accuracy"  # what "best" means: the highest validation accuracy, or the lowest loss
     seed: int = 0
 
     def __post_init__(self):
@@ -116,6 +123,7 @@ class FineTuneConfig:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
         checks.positive_int("evals_per_epoch", self.evals_per_epoch)
         checks.one_of("select", self.select, ("best", "last"))
+        checks.one_of("metric", self.metric, tuple(METRICS))
         checks.seed(self.seed)
 
     def train_config(self, n_train: int, progress: bool = False) -> TrainConfig:
@@ -145,11 +153,12 @@ class FineTuneResult:
 
 
 class _KeepBest:
-    """``on_evaluate`` for the engine: a copy of the weights with the highest validation accuracy so far
+    """``on_evaluate`` for the engine: a copy of the weights with the best validation ``metric`` so far
     (ties keep the earlier step), written to ``folder`` too when given, so a resumed run remembers it."""
 
-    def __init__(self, folder: Path | None):
+    def __init__(self, folder: Path | None, metric: str = "accuracy"):
         self.folder, self.step, self.scores, self.state = folder, 0, {}, None
+        self.metric, self.higher_is_better = metric, METRICS[metric]
         if folder is not None and (folder / "best.json").is_file():
             self._load(folder)
 
@@ -165,7 +174,7 @@ class _KeepBest:
         self.state = torch.load(weights, map_location="cpu", weights_only=True)
 
     def __call__(self, step: int, scores: dict, model) -> None:
-        if self.state is not None and scores["accuracy"] <= self.scores["accuracy"]:
+        if self.state is not None and not self._better(scores[self.metric], self.scores[self.metric]):
             return
         self.step, self.scores = step, dict(scores)
         self.state = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
@@ -179,6 +188,25 @@ class _KeepBest:
             atomic_write_bytes(self.folder / "weights.pt", buffer)
             record = {"step": step, "scores": self.scores, "sha256": sha256_bytes(buffer)}
             atomic_write_bytes(self.folder / "best.json", json.dumps(record).encode())
+
+
+    def _better(self, new: float, old: float) -> bool:
+        return new > old if self.higher_is_better else new < old
+
+
+def by_length(data: LabelledTexts) -> LabelledTexts:
+    """A copy of ``data`` with the examples in order of token count: padded batches of similar lengths waste
+    little compute on padding (for evaluation, where the order does not matter)."""
+    order = sorted(range(len(data)), key=lambda i: len(data.input_ids[i]))
+    return _select(data, order)
+
+
+def _select(data: LabelledTexts, indices: list[int]) -> LabelledTexts:
+    subset = copy.copy(data)
+    subset.texts = [data.texts[i] for i in indices]
+    subset.input_ids = [data.input_ids[i] for i in indices]
+    subset.labels = [data.labels[i] for i in indices]
+    return subset
 
 
 def _to_bytes(state: dict) -> bytes:
@@ -199,7 +227,9 @@ def fine_tune(classifier, train_texts: LabelledTexts, validation: LabelledTexts,
     the pretrained model is never changed). Which of its parameters train is
     decided beforehand by a strategy (:func:`~sslm_utils.finetuning.apply_strategy`).
     With ``config.select == "best"`` the returned model holds the weights of the
-    evaluation with the highest validation accuracy; the test split is not
+    evaluation with the best validation ``config.metric`` (the highest accuracy,
+    or the lowest loss; the split is scored in order of length, which changes
+    neither, to pad less); the test split is not
     touched here — score it once, at the end, with :func:`score_classifier`.
     ``output_dir`` and ``resume`` are the engine's: checkpoints, exact resume.
     """
@@ -213,9 +243,9 @@ def fine_tune(classifier, train_texts: LabelledTexts, validation: LabelledTexts,
     if max(train_texts.labels) >= classifier.n_labels:
         raise ValueError(f"label {max(train_texts.labels)} does not fit a classifier of {classifier.n_labels} "
                          "labels; build SentenceClassifier(encoder, n_labels) with one more label per class.")
-    keep = _KeepBest(Path(output_dir) / BEST_DIR if output_dir is not None else None)
+    keep = _KeepBest(Path(output_dir) / BEST_DIR if output_dir is not None else None, config.metric)
     result = train(classifier, train_texts, config=config.train_config(len(train_texts), progress),
-                   eval_data=validation, collate_fn=PadCollator(train_texts.pad_id),
+                   eval_data=by_length(validation), collate_fn=PadCollator(train_texts.pad_id),
                    compute_metrics=accuracy_metrics, output_dir=output_dir, resume=resume, on_evaluate=keep)
     model = result.model
     if config.select == "best" and keep.state is not None:
@@ -241,17 +271,19 @@ class ClassifierScore:
 
 @torch.no_grad()
 def score_classifier(model, data: LabelledTexts, batch_size: int = 128) -> ClassifierScore:
-    """Accuracy of ``model`` on ``data`` (in order), with its standard error; the model is put in eval mode."""
+    """Accuracy of ``model`` on ``data``, with its standard error and each example's correctness (in the order
+    of ``data``); the model is put in eval mode. Batches group texts of similar length, to pad less."""
     collate = PadCollator(data.pad_id)
-    correct = []
+    order = sorted(range(len(data)), key=lambda i: len(data.input_ids[i]))
+    correct = torch.zeros(len(data), dtype=torch.bool)
     device = next(model.parameters()).device
     with eval_mode(model):
         for start in range(0, len(data), batch_size):
-            batch = collate([data[i] for i in range(start, min(start + batch_size, len(data)))])
+            rows = order[start:start + batch_size]
+            batch = collate([data[i] for i in rows])
             batch = {k: v.to(device) for k, v in batch.items()}
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            correct.append((logits.argmax(-1) == batch["labels"]).cpu())
-    correct = torch.cat(correct)
+            correct[rows] = (logits.argmax(-1) == batch["labels"]).cpu()
     accuracy = float(correct.float().mean())
     return ClassifierScore(accuracy, binomial_standard_error(accuracy, len(correct)), correct)
 
@@ -278,8 +310,4 @@ def stratified_subset(data: LabelledTexts, n: int, seed: int = 0) -> LabelledTex
         order = torch.randperm(len(by_class[c]), generator=gen)[: quotas[c]]
         chosen += [by_class[c][i] for i in order.tolist()]
     chosen = [chosen[i] for i in torch.randperm(len(chosen), generator=gen).tolist()]
-    subset = copy.copy(data)
-    subset.texts = [data.texts[i] for i in chosen]
-    subset.input_ids = [data.input_ids[i] for i in chosen]
-    subset.labels = [data.labels[i] for i in chosen]
-    return subset
+    return _select(data, chosen)

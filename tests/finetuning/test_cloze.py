@@ -85,3 +85,47 @@ def test_bad_verbalizers_and_templates_are_explained(tiny_bert, wordpiece_tokeni
         verbalizer_logits(tiny_bert, tok, "one text", TEMPLATE, WORDS)
     with pytest.raises(TypeError, match="without MLM scores"):
         verbalizer_logits(tiny_bert.bert, tok, TEXTS, TEMPLATE, WORDS)
+
+
+def test_cloze_texts_hold_the_template_and_keep_the_blank(tiny_bert, wordpiece_tokenizer):
+    from sslm_utils.finetuning import ClozeTexts
+
+    tok = wordpiece_tokenizer
+    long_text = " ".join(["the state of the union is strong"] * 20)
+    data = ClozeTexts(tok, [TEXTS[0], long_text], [1, 0], TEMPLATE, max_length=32)
+    assert data[0]["input_ids"] == _encode(tok, TEXTS[0])  # short: the template as the tokenizer reads it
+    full = _encode(tok, long_text)
+    assert data[1]["input_ids"] == full[:1] + full[len(full) - 31:]  # long: cut where verbalizer_logits cuts
+    assert data.texts == [TEXTS[0], long_text] and data.labels == [1, 0]
+    with pytest.raises(ValueError, match="contains the mask token"):
+        ClozeTexts(tok, ["a [MASK] film"], [0], TEMPLATE)
+    with pytest.raises(ValueError, match="leaving no room for the text"):
+        ClozeTexts(tok, ["good"], [0], "{text} " + "it was very " * 4 + "[MASK].", max_length=8)
+    with pytest.raises(ValueError, match=r"must contain \{text\} exactly once"):
+        ClozeTexts(tok, ["good"], [0], "It was [MASK].")
+
+
+def test_the_cloze_classifier_scores_what_the_verbalizer_scores_and_learns(tiny_bert, wordpiece_tokenizer):
+    from sslm_utils.finetuning import ClozeClassifier, ClozeTexts, FineTuneConfig, PadCollator, fine_tune
+
+    tok = wordpiece_tokenizer
+    classifier = ClozeClassifier(tiny_bert, tok, WORDS).eval()
+    data = ClozeTexts(tok, TEXTS, [0, 1, 0], TEMPLATE, max_length=32)
+    batch = PadCollator(data.pad_id)([data[i] for i in range(3)])
+    with torch.no_grad():
+        out = classifier(**batch)
+    expected = verbalizer_logits(tiny_bert, tok, TEXTS, TEMPLATE, WORDS)  # zero-shot: no new parameter
+    torch.testing.assert_close(out.logits, expected, atol=1e-5, rtol=1e-5)
+    assert out.loss is not None and classifier.n_labels == 2
+    words = ["peace", "war"]  # fine-tuning the pretrained words moves the blank's scores towards the labels
+    texts = [f"the {w} of the nation" for w in words] * 24
+    train = ClozeTexts(tok, texts, [0, 1] * 24, TEMPLATE, max_length=32)
+    result = fine_tune(ClozeClassifier(tiny_bert, tok, WORDS), train, train,
+                       FineTuneConfig(epochs=10, batch_size=16, lr=1e-2, evals_per_epoch=1))
+    assert result.validation["accuracy"] == 1.0
+    assert not torch.equal(result.model.bert.embeddings.word_embeddings.weight,
+                           tiny_bert.bert.embeddings.word_embeddings.weight)  # a copy trained, not the original
+    with pytest.raises(ValueError, match="mask token exactly once"):
+        classifier(input_ids=torch.tensor([[tok.cls_token_id, 5, tok.sep_token_id]]))
+    with pytest.raises(TypeError, match="no masked-LM head"):
+        ClozeClassifier(tiny_bert.bert, tok, WORDS)

@@ -12,6 +12,7 @@ from sslm_utils.finetuning.training import (
     LabelledTexts,
     PadCollator,
     _KeepBest,
+    by_length,
     fine_tune,
     score_classifier,
     stratified_subset,
@@ -117,6 +118,44 @@ def test_bad_fine_tuning_input_says_how_to_fix_it(encoder, wordpiece_tokenizer):
         fine_tune(SentenceClassifier(encoder, 2), [("peace", 1)], validation)
     with pytest.raises(ValueError, match="select must be one of"):
         FineTuneConfig(select="first")
+    with pytest.raises(ValueError, match="metric must be one of"):
+        FineTuneConfig(metric="f1")
+
+
+def test_selecting_on_loss_keeps_the_lowest_validation_loss(encoder, wordpiece_tokenizer):
+    train, validation = splits(wordpiece_tokenizer)
+    config = FineTuneConfig(epochs=4, batch_size=16, lr=3e-3, evals_per_epoch=2, metric="loss")
+    result = fine_tune(SentenceClassifier(encoder, 2), train, validation, config)
+    evals = [r for r in result.history if r["split"] == "eval"]
+    best = min(evals, key=lambda r: r["loss"])
+    assert result.best_step == best["step"] and result.validation["loss"] == best["loss"]
+    assert best["loss"] < max(r["loss"] for r in evals)  # a real choice among different losses
+
+
+def test_the_loss_keeper_keeps_lower_not_higher(tmp_path, encoder):
+    keep = _KeepBest(None, "loss")
+    model = SentenceClassifier(encoder, 2)
+    keep(4, {"loss": 0.5, "accuracy": 0.6}, model)
+    keep(8, {"loss": 0.6, "accuracy": 0.9}, model)  # higher accuracy, but a worse loss: not kept
+    keep(12, {"loss": 0.4, "accuracy": 0.5}, model)
+    assert keep.step == 12
+
+
+def test_scoring_in_length_order_keeps_each_examples_place(encoder, wordpiece_tokenizer):
+    texts = ["peace", "the nation the people " * 5, "war", "the law " * 3, "peace peace land"]
+    data = LabelledTexts(wordpiece_tokenizer, texts, [1, 0, 0, 0, 1])
+    model = SentenceClassifier(encoder, 2).eval()
+    one_by_one = []
+    with torch.no_grad():
+        for i in range(len(data)):
+            ids = torch.tensor([data[i]["input_ids"]])
+            one_by_one.append(int(model(input_ids=ids).logits.argmax(-1)) == data.labels[i])
+    score = score_classifier(model, data, batch_size=2)  # batches of the shortest texts first
+    assert score.correct.tolist() == one_by_one
+    ordered = by_length(data)
+    lengths = [len(ids) for ids in ordered.input_ids]
+    assert lengths == sorted(lengths) and sorted(ordered.texts) == sorted(texts)
+    assert all(data.labels[data.texts.index(t)] == y for t, y in zip(ordered.texts, ordered.labels, strict=True))
 
 
 def test_stratified_subsets_keep_the_class_shares_and_follow_the_seed(wordpiece_tokenizer):
