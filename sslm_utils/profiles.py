@@ -174,6 +174,7 @@ class FineTuneRuns(Section):
     batch_size: int
     lr: float  # peak learning rate of AdamW (linear warm-up over 10 % of the steps, then linear decay)
     seeds: int  # runs per method, each with its own subset and initialisation
+    compare_examples: int | None  # lesson 4.2: labelled examples for each strategy compared (None: all of them)
 
 
 SECTIONS = {"lm": WordLMSizes, "tokenizer": TokenizerSizes, "model": TransformerShape, "attention": AttentionRuns,
@@ -243,7 +244,8 @@ PROFILES: dict[str, Profile] = {
         gpt=GPTRun(steps=600, batch_size=8, lr=2e-3, warmup_steps=45, train_docs=160, eval_blocks=128,
                    eval_every=75, dropout=0.0),
         objectives=ObjectiveRuns(steps=150, probe_train_examples=2_500, electra_steps=100),
-        finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=3e-4, seeds=1),
+        finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=3e-4, seeds=1,
+                              compare_examples=256),
     ),
     "full": Profile(
         name="full",
@@ -258,7 +260,8 @@ PROFILES: dict[str, Profile] = {
                    eval_every=500, dropout=0.1),
         # four objective runs: as many steps in all as lesson 3.1's one BERT; two ELECTRA runs
         objectives=ObjectiveRuns(steps=1_500, probe_train_examples=None, electra_steps=3_000),
-        finetune=FineTuneRuns(train_examples=None, epochs=4.0, batch_size=32, lr=3e-4, seeds=3),
+        finetune=FineTuneRuns(train_examples=None, epochs=4.0, batch_size=32, lr=3e-4, seeds=3,
+                              compare_examples=None),
     ),
     # The recipe of the reference models shipped with the package (``sslm pretrain --profile reference``):
     # about two hours each on a CPU. Only the tokenizer, model, bert and gpt sections are used;
@@ -275,7 +278,8 @@ PROFILES: dict[str, Profile] = {
         gpt=GPTRun(steps=6_000, batch_size=16, lr=1e-3, warmup_steps=200, train_docs=None, eval_blocks=512,
                    eval_every=500, dropout=0.1),
         objectives=ObjectiveRuns(steps=150, probe_train_examples=2_500, electra_steps=100),
-        finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=3e-4, seeds=1),
+        finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=3e-4, seeds=1,
+                              compare_examples=1_000),
     ),
 }
 

@@ -51,6 +51,7 @@ from .predictions import (
 from .probes import (
     POOLINGS,
     ProbeResult,
+    layer_features,
     linear_probe,
     sentence_features,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "paired_difference",
     "mean_and_standard_error",
     "POOLINGS",
+    "layer_features",
     "sentence_features",
     "ProbeResult",
     "linear_probe",

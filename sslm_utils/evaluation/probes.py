@@ -38,7 +38,6 @@ def _encoder(model):
     return base
 
 
-@torch.no_grad()
 def sentence_features(model, tokenizer, texts: Sequence[str], *, pooling: str = "mean", batch_size: int = 64,
                       max_length: int | None = None, layer: int = -1) -> np.ndarray:
     """One vector per text from one of the encoder's layers (default: the last), shape ``(len(texts), hidden)``.
@@ -52,14 +51,30 @@ def sentence_features(model, tokenizer, texts: Sequence[str], *, pooling: str = 
     transformer layer's, -1 the last; a pretraining objective shapes the top
     layers most, so a lower layer can hold more of what a task needs.
     """
-    checks.one_of("pooling", pooling, POOLINGS)
-    checks.positive_int("batch_size", batch_size)
-    texts = _check_texts(texts)
     encoder = _encoder(model)
     n_layers = encoder.config.num_hidden_layers
     if isinstance(layer, bool) or not isinstance(layer, int) or not -(n_layers + 1) <= layer <= n_layers:
         raise ValueError(f"layer must be an int from {-(n_layers + 1)} to {n_layers} (0: the embeddings, "
                          f"{n_layers} or -1: the last of this encoder's {n_layers} layers), got {layer!r}.")
+    return _pooled_layers(model, tokenizer, texts, pooling, batch_size, max_length, layer)[0]
+
+
+def layer_features(model, tokenizer, texts: Sequence[str], *, pooling: str = "mean", batch_size: int = 64,
+                   max_length: int | None = None) -> np.ndarray:
+    """Every layer's pooled vectors in one pass over the texts: shape ``(n_layers + 1, len(texts), hidden)``,
+    index 0 the embedding layer's output (as :func:`sentence_features` with ``layer=i`` gives each of them,
+    at the cost of one pass instead of ``n_layers + 1``)."""
+    return _pooled_layers(model, tokenizer, texts, pooling, batch_size, max_length, None)
+
+
+@torch.no_grad()
+def _pooled_layers(model, tokenizer, texts, pooling: str, batch_size: int, max_length: int | None,
+                   layer: int | None) -> np.ndarray:
+    """``(k, len(texts), hidden)``: the pooled vectors of ``layer`` (k = 1), or of every layer (``None``)."""
+    checks.one_of("pooling", pooling, POOLINGS)
+    checks.positive_int("batch_size", batch_size)
+    texts = _check_texts(texts)
+    encoder = _encoder(model)
     limit = getattr(encoder.config, "max_position_embeddings", None)
     max_length = max_length or limit or 512
     device = next(encoder.parameters()).device
@@ -73,15 +88,20 @@ def sentence_features(model, tokenizer, texts: Sequence[str], *, pooling: str = 
                             return_tensors="pt").to(device)
             checks.ids_fit_model("the encoded texts", enc["input_ids"], encoder.config)
             out = encoder(**enc, output_hidden_states=layer != -1)
-            hidden = out.last_hidden_state if layer == -1 else out.hidden_states[layer]  # (batch, seq, hidden)
-            if pooling == "cls":
-                pooled = hidden[:, 0]  # (batch, hidden)
+            if layer == -1:
+                layers = [out.last_hidden_state]
             else:
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)  # (batch, hidden)
+                layers = list(out.hidden_states) if layer is None else [out.hidden_states[layer]]
+            hidden = torch.stack(layers)  # (k, batch, seq, hidden)
+            if pooling == "cls":
+                pooled = hidden[:, :, 0]  # (k, batch, hidden)
+            else:
+                mask = enc["attention_mask"][None, :, :, None].to(hidden.dtype)  # (1, batch, seq, 1)
+                pooled = (hidden * mask).sum(2) / mask.sum(2).clamp(min=1)  # (k, batch, hidden)
             chunks.append(pooled.float().cpu())
-    features = torch.empty(len(texts), chunks[0].shape[1])
-    features[order] = torch.cat(chunks)  # back to the order of ``texts``
+    pooled = torch.cat(chunks, dim=1)  # (k, n, hidden), in length order
+    features = torch.empty_like(pooled)
+    features[:, order] = pooled  # back to the order of ``texts``
     return features.numpy()
 
 

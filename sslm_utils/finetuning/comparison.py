@@ -28,6 +28,9 @@ from .strategies import apply_strategy, trainable_report
 from .task_weights import save_trainable
 from .training import FineTuneConfig, LabelledTexts, PadCollator, fine_tune, score_classifier
 
+# The head reads the mean of the last layer: a [CLS] vector is a summary of the text only where a sentence-level
+# task (NSP) trained it, and the reference BERT's NSP stayed weak.
+POOLING = "mean"
 INPUTS = ("text", "cloze", "prompt")  # plain texts; texts in a cloze template; texts cut to leave room for a prompt
 CLOZE_TEMPLATE = "{text} it was [MASK]."
 CLOZE_WORDS = ("bad", "good")  # label 0 (negative), label 1 (positive)
@@ -54,7 +57,7 @@ class Strategy:
 
 def _classifier(strategy: str, **kwargs) -> Callable[..., nn.Module]:
     def build(masked_lm, tokenizer, n_labels):
-        return apply_strategy(SentenceClassifier(masked_lm, n_labels), strategy, **kwargs)
+        return apply_strategy(SentenceClassifier(masked_lm, n_labels, pooling=POOLING), strategy, **kwargs)
     return build
 
 
@@ -72,7 +75,7 @@ STRATEGIES_COMPARED = (
     Strategy("bottom 2 layers", _classifier("bottom_k", k=2),
              description="the 2 layers next to the embeddings, and the head"),
     Strategy("head only (frozen encoder)", _classifier("feature_extraction"), lr_scale=10.0,
-             description="the linear head on the frozen [CLS] vector"),
+             description="the linear head on the frozen, mean-pooled last layer"),
     Strategy("BitFit", _classifier("bitfit"), lr_scale=10.0, description="the bias terms and the head"),
     Strategy("adapters (16)", _classifier("adapters", bottleneck=16), lr_scale=10.0,
              description="two bottleneck-16 adapters per layer, the LayerNorms and the head"),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from sslm_utils.evaluation.probes import linear_probe, sentence_features
+from sslm_utils.evaluation.probes import layer_features, linear_probe, sentence_features
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 TEXTS = ["a good film", "a bad film", "the plot was good and the acting was good too", "bad", "good good"]
@@ -35,6 +36,22 @@ def test_features_read_the_layer_asked_for(tiny_bert, wordpiece_tokenizer):
     model.train()
     np.testing.assert_allclose(embedded[0], expected, atol=1e-5)
     assert not np.allclose(sentence_features(model, tokenizer, TEXTS, layer=0), last)
+
+
+def test_every_layer_in_one_pass_equals_one_layer_at_a_time(wordpiece_tokenizer):
+    from transformers import BertConfig, BertForPreTraining
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(wordpiece_tokenizer), hidden_size=16, num_hidden_layers=3,
+                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=32)
+    model = BertForPreTraining(config)
+    for pooling in ("mean", "cls"):
+        every = layer_features(model, wordpiece_tokenizer, TEXTS, pooling=pooling, batch_size=2)
+        assert every.shape == (4, len(TEXTS), 16)
+        for layer in range(4):
+            one = sentence_features(model, wordpiece_tokenizer, TEXTS, layer=layer, pooling=pooling, batch_size=2)
+            np.testing.assert_allclose(every[layer], one, atol=1e-6)
+        assert not np.allclose(every[1], every[3])
 
 
 def test_features_reject_bad_input(tiny_bert, wordpiece_tokenizer):

@@ -24,6 +24,7 @@ LESSONS = {
     "pretraining.span_corruption_and_rtd": ["check_rtd_labels", "check_span_corrupt"],
     "pretraining.scaling_out": ["check_accumulation_weights", "check_pick_precision", "check_split_batch"],
     "finetuning.six_steps": ["check_cls_logits", "check_majority_accuracy", "check_schedule"],
+    "finetuning.which_weights": ["check_cloze_predictions", "check_count_trainable", "check_lora_forward"],
 }
 CHECKERS = [
     pytest.param(getattr(importlib.import_module(f"sslm_utils.exercises.{module}"), name), id=f"{module}.{name}")
