@@ -28,6 +28,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .. import checks
 from ..engine.eval_loop import eval_mode
+from .heads import check_labels
 from .parts import encoder_of
 from .training import LabelledTexts
 
@@ -204,5 +205,8 @@ class ClozeClassifier(nn.Module):
                            token_type_ids=token_type_ids).last_hidden_state  # (batch, seq, d_model)
         vocab_logits = self.lm_head(hidden[at_mask])  # (batch, vocab): one blank per row
         logits = vocab_logits[:, self.label_ids]  # (batch, n_labels)
-        loss = F.cross_entropy(logits.float(), labels) if labels is not None else None
+        loss = None
+        if labels is not None:
+            check_labels(labels, logits.shape[0], self.n_labels)
+            loss = F.cross_entropy(logits.float(), labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)

@@ -79,17 +79,18 @@ class SentenceClassifier(nn.Module):
         logits = self.head(self.dropout(pooled))  # (batch, n_labels)
         loss = None
         if labels is not None:
-            self._check_labels(labels, logits.shape[0])
+            check_labels(labels, logits.shape[0], self.n_labels)
             loss = F.cross_entropy(logits.float(), labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
-    def _check_labels(self, labels: torch.Tensor, batch: int) -> None:
-        """Fail with the fix instead of cross-entropy's "Target 2 is out of bounds" (costs one GPU sync)."""
-        if labels.shape != (batch,) or labels.dtype != torch.long:
-            raise ValueError(f"labels must be a 1-D LongTensor with one class index per text ({batch}), got "
-                             f"{labels.dtype} of shape {tuple(labels.shape)}; use torch.tensor(labels).long().")
-        low, high = int(labels.min()), int(labels.max())
-        if low < 0 or high >= self.n_labels:
-            bad = low if low < 0 else high
-            raise ValueError(f"label {bad} is outside 0..{self.n_labels - 1} for a classifier of {self.n_labels} "
-                             "labels; map the labels to 0..n_labels-1, or build the classifier with more labels.")
+
+def check_labels(labels: torch.Tensor, batch: int, n_labels: int) -> None:
+    """Fail with the fix instead of cross-entropy's "Target 2 is out of bounds" (costs one GPU sync)."""
+    if labels.shape != (batch,) or labels.dtype != torch.long:
+        raise ValueError(f"labels must be a 1-D LongTensor with one class index per text ({batch}), got "
+                         f"{labels.dtype} of shape {tuple(labels.shape)}; use torch.tensor(labels).long().")
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= n_labels:
+        bad = low if low < 0 else high
+        raise ValueError(f"label {bad} is outside 0..{n_labels - 1} for a classifier of {n_labels} "
+                         "labels; map the labels to 0..n_labels-1, or build the classifier with more labels.")

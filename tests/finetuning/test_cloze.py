@@ -129,3 +129,13 @@ def test_the_cloze_classifier_scores_what_the_verbalizer_scores_and_learns(tiny_
         classifier(input_ids=torch.tensor([[tok.cls_token_id, 5, tok.sep_token_id]]))
     with pytest.raises(TypeError, match="no masked-LM head"):
         ClozeClassifier(tiny_bert.bert, tok, WORDS)
+
+
+def test_the_cloze_classifier_explains_bad_labels(tiny_bert, wordpiece_tokenizer):
+    from sslm_utils.finetuning import ClozeClassifier, ClozeTexts, PadCollator
+
+    data = ClozeTexts(wordpiece_tokenizer, TEXTS[:2], [0, 1], TEMPLATE, max_length=32)
+    batch = PadCollator(data.pad_id)([data[0], data[1]])
+    classifier = ClozeClassifier(tiny_bert, wordpiece_tokenizer, WORDS)
+    with pytest.raises(ValueError, match="label 2 is outside 0..1"):
+        classifier(batch["input_ids"], batch["attention_mask"], labels=torch.tensor([0, 2]))
