@@ -7,9 +7,13 @@ seed), fine-tune
 - ``pretrained``: the BERT in ``--model-dir`` (default: the shipped reference BERT), all weights trained;
 - ``random init``: the same architecture and tokenizer, weights drawn afresh with the seed;
 - ``tf-idf + logistic regression``: no pretraining, no neural network;
+- ``frozen probe``: logistic regression on the pretrained BERT's frozen, mean-pooled last layer (feature
+  extraction: nothing in the network trains);
+- ``minilm probe``: the same on all-MiniLM-L6-v2 (a widely pretrained encoder, for scale);
 
 choose each run's weights on the validation split, and score the test split once.
-The neural methods share one recipe (``--epochs``, ``--batch-size``, ``--lr``);
+The fine-tuned methods share one recipe (``--epochs``, ``--batch-size``, ``--lr``,
+and ``--min-steps``, so that the smallest subsets train for more than a few steps);
 ``--lr`` may list several values, and each run then keeps the one that scores
 best on validation, so neither model is handicapped by a learning rate chosen
 for the other. One JSON object per run goes to ``--out``, and a summary with the
@@ -22,6 +26,7 @@ paired gain (pretrained minus random init, mean over seeds ± SE) is printed.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -29,6 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
+
+
+METHODS = ("pretrained", "random init", "tf-idf", "frozen probe", "minilm probe")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -41,9 +49,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epochs", type=float, default=5.0)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, nargs="+", default=[1e-4])
+    p.add_argument("--min-steps", type=int, default=0, help="train at least this many steps at any size")
     p.add_argument("--pooling", choices=("cls", "mean"), default="cls")
     p.add_argument("--methods", nargs="+", default=["pretrained", "random init", "tf-idf"],
-                   choices=["pretrained", "random init", "tf-idf"])
+                   choices=list(METHODS))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=None, help="JSON lines, one per (method, size, seed)")
     return p.parse_args(argv)
@@ -58,6 +67,32 @@ def load_task(name: str, tokenizer, max_length: int):
             for split in ("train", "validation", "test")}
 
 
+def fine_tuned(make_encoder, data: dict, args: argparse.Namespace):
+    """A learning-curve method: fine-tune ``make_encoder(seed)`` with a [CLS] or mean head on the subset (the
+    recipe in ``args``; with several ``args.lr`` the one best on validation), score the test split once."""
+    from sslm_utils.finetuning import FineTuneConfig, SentenceClassifier, fine_tune, score_classifier
+    from sslm_utils.repro import set_seed
+
+    n_labels = len(set(data["train"].labels))
+
+    def method(subset, seed):
+        best = None
+        for lr in args.lr:
+            set_seed(seed)
+            classifier = SentenceClassifier(make_encoder(seed), n_labels, pooling=args.pooling)
+            config = FineTuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=lr,
+                                    min_steps=args.min_steps, seed=seed)
+            result = fine_tune(classifier, subset, data["validation"], config)
+            if best is None or result.validation["accuracy"] > best[0].validation["accuracy"]:
+                best = (result, lr)
+        result, lr = best
+        score = score_classifier(result.model, data["test"])
+        print(f"    lr {lr:g}: validation {result.validation['accuracy']:.3f} at step {result.best_step}, "
+              f"test {score.accuracy:.3f}", flush=True)
+        return score
+    return method
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     import torch
@@ -65,20 +100,16 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     from transformers import BertForPreTraining
 
-    from sslm_utils.evaluation import linear_probe, tfidf_features
+    from sslm_utils.evaluation import linear_probe, sentence_features, tfidf_features
     from sslm_utils.finetuning import (
         ClassifierScore,
-        FineTuneConfig,
-        SentenceClassifier,
-        fine_tune,
         learning_curve,
         paired_gain,
-        score_classifier,
         summarize_curve,
     )
     from sslm_utils.repro import set_seed
     from sslm_utils.text.tokenizers import load_tokenizer
-    from sslm_utils.zoo import load_reference
+    from sslm_utils.zoo import load_minilm, load_reference
 
     if args.model_dir is None:
         ref = load_reference("bert")
@@ -87,25 +118,7 @@ def main(argv=None) -> None:
         pretrained = BertForPreTraining.from_pretrained(args.model_dir)
         tokenizer = load_tokenizer(args.model_dir)
     data = load_task(args.task, tokenizer, pretrained.config.max_position_embeddings)
-    n_labels = len(set(data["train"].labels))
-
-    def neural(make_encoder):
-        def method(subset, seed):
-            best = None
-            for lr in args.lr:
-                set_seed(seed)
-                classifier = SentenceClassifier(make_encoder(seed), n_labels, pooling=args.pooling)
-                config = FineTuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=lr, seed=seed)
-                result = fine_tune(classifier, subset, data["validation"], config)
-                if best is None or result.validation["accuracy"] > best[0].validation["accuracy"]:
-                    best = (result, lr)
-            result, lr = best
-            score = score_classifier(result.model, data["test"])
-            print(f"    lr {lr:g}: validation {result.validation['accuracy']:.3f} at step {result.best_step}, "
-                  f"test {score.accuracy:.3f}", flush=True)
-            return score
-        return method
-
+    neural = functools.partial(fine_tuned, data=data, args=args)
     def fresh(seed):
         set_seed(seed)
         return BertForPreTraining(pretrained.config)
@@ -115,10 +128,30 @@ def main(argv=None) -> None:
         probe = linear_probe(train_x, subset.labels, test_x, data["test"].labels)
         return ClassifierScore(probe.accuracy, probe.standard_error, torch.zeros(0, dtype=torch.bool))
 
-    every = {"pretrained": neural(lambda seed: pretrained), "random init": neural(fresh), "tf-idf": tfidf}
+    def frozen(load):
+        cache = {}  # the features of every training text and of the test split, computed once
+
+        def method(subset, seed):
+            if not cache:
+                model, tok = load()
+                texts = sorted(set(data["train"].texts))
+                cache.update(zip(texts, sentence_features(model, tok, texts)))
+                cache["test split"] = sentence_features(model, tok, data["test"].texts)
+            train_x = [cache[text] for text in subset.texts]
+            probe = linear_probe(train_x, subset.labels, cache["test split"], data["test"].labels)
+            return ClassifierScore(probe.accuracy, probe.standard_error, torch.zeros(0, dtype=torch.bool))
+        return method
+
+    def minilm():
+        loaded = load_minilm()
+        return loaded.model, loaded.tokenizer
+
+    every = {"pretrained": neural(lambda seed: pretrained), "random init": neural(fresh), "tf-idf": tfidf,
+             "frozen probe": frozen(lambda: (pretrained, tokenizer)), "minilm probe": frozen(minilm)}
     methods = {name: every[name] for name in args.methods}
     rows = learning_curve(methods, data["train"], args.sizes, args.seeds, progress=True)
     rows["task"], rows["epochs"], rows["lr"] = args.task, args.epochs, ",".join(map(str, args.lr))
+    rows["min_steps"] = args.min_steps
     print(summarize_curve(rows).round(4).to_string(index=False))
     if {"pretrained", "random init"} <= set(methods):
         print(paired_gain(rows, "pretrained", "random init").round(4).to_string(index=False))

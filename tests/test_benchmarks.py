@@ -93,13 +93,14 @@ def test_pretraining_pays_writes_one_row_per_method_size_and_seed(tmp_path, caps
     pays = _load_script("pretraining_pays")
     out = tmp_path / "pays.jsonl"
     pays.main(["--task", "conventions", "--sizes", "40", "--seeds", "0", "1", "--epochs", "0.5",
-               "--batch-size", "16", "--lr", "3e-4", "--methods", "pretrained", "random init", "tf-idf",
+               "--batch-size", "16", "--lr", "3e-4", "--min-steps", "3",
+               "--methods", "pretrained", "random init", "tf-idf", "frozen probe",
                "--threads", "1", "--out", str(out)])
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted((r["method"], r["seed"]) for r in rows) == sorted(
-        (m, s) for m in ("pretrained", "random init", "tf-idf") for s in (0, 1))
+        (m, s) for m in ("pretrained", "random init", "tf-idf", "frozen probe") for s in (0, 1))
     for row in rows:
-        assert row["task"] == "conventions" and row["labels"] == 40
+        assert row["task"] == "conventions" and row["labels"] == 40 and row["min_steps"] == 3
         assert 0 < row["accuracy"] < 1 and 0 < row["standard_error"] < 0.05  # 976 test paragraphs
     assert "gain" in capsys.readouterr().out  # the paired summary was printed
 
@@ -121,3 +122,17 @@ def test_strategies_writes_one_row_per_strategy_and_seed_with_every_column(tmp_p
     assert rows[0]["lr"] == pytest.approx(10 * 3e-4)  # each strategy's own learning rate
     assert rows[1]["trainable"] == rows[1]["total"] > 1000 * rows[0]["trainable"]  # cloze: every weight
     assert "seed 0" in capsys.readouterr().out
+
+
+def test_adaptive_pretraining_writes_both_models_rows_with_the_adaptation(tmp_path, capsys):
+    adaptive = _load_script("adaptive_pretraining")
+    out = tmp_path / "tapt.jsonl"
+    adaptive.main(["--task", "conventions", "--steps", "3", "--adapt-batch-size", "16", "--sizes", "40",
+                   "--seeds", "0", "--epochs", "0.5", "--batch-size", "16", "--threads", "1", "--out", str(out)])
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["method"] for r in rows) == ["pretrained", "task-adapted"]
+    for row in rows:
+        assert row["adapt_steps"] == 3 and row["test_mlm_positions"] > 1000  # 976 test paragraphs
+        assert row["test_mlm_loss_after"] != row["test_mlm_loss_before"]  # three steps changed the weights
+        assert 0 < row["accuracy"] < 1
+    assert "gain" in capsys.readouterr().out

@@ -19,6 +19,8 @@ from the subpackage too):
   already holds.
 - ``comparison``: chapter 4's comparison of strategies: one row per strategy, every column measured on the same
   run.
+- ``adaptive``: continued pretraining: more masked-LM training on a task's own text before fine-tuning (TAPT
+  and DAPT).
 - ``curves``: learning curves: test accuracy against the number of labelled examples, for several methods and seeds.
 """
 
@@ -27,6 +29,14 @@ from .adapters import (
     HoulsbyAdapter,
     adapter_parameter_count,
     add_adapters,
+)
+from .adaptive import (
+    MaskedTextCollator,
+    UnlabelledTexts,
+    continue_pretraining,
+    held_out_masked_lm,
+    masked_lm_loss,
+    masked_lm_metrics,
 )
 from .cloze import (
     ClozeClassifier,
@@ -138,6 +148,12 @@ __all__ = [
     "FineTuneConfig",
     "FineTuneResult",
     "fine_tune",
+    "UnlabelledTexts",
+    "MaskedTextCollator",
+    "masked_lm_loss",
+    "masked_lm_metrics",
+    "continue_pretraining",
+    "held_out_masked_lm",
     "ClassifierScore",
     "score_classifier",
     "stratified_subset",

@@ -112,6 +112,7 @@ class FineTuneConfig:
     evals_per_epoch: int = 2
     select: str = "best"  # "best": the weights that scored best on validation; "last": the final ones
     metric: str = "accuracy"  # what "best" means: the highest validation accuracy, or the lowest loss
+    min_steps: int = 0  # train at least this many steps, however few the examples (learning curves)
     seed: int = 0
 
     def __post_init__(self):
@@ -124,16 +125,23 @@ class FineTuneConfig:
         checks.positive_int("evals_per_epoch", self.evals_per_epoch)
         checks.one_of("select", self.select, ("best", "last"))
         checks.one_of("metric", self.metric, tuple(METRICS))
+        checks.non_negative_int("min_steps", self.min_steps)
         checks.seed(self.seed)
 
     def train_config(self, n_train: int, progress: bool = False) -> TrainConfig:
-        """The engine's configuration for ``n_train`` labelled examples."""
+        """The engine's configuration for ``n_train`` labelled examples: ``epochs`` passes over them, or
+        ``min_steps`` optimizer steps if that is more (32 examples in batches of 32 make one step per epoch:
+        a learning curve's smallest sizes would otherwise barely train), evaluated about
+        ``epochs * evals_per_epoch`` times either way."""
         if n_train < self.batch_size:
             raise ValueError(f"{n_train} labelled examples are fewer than one batch of {self.batch_size}; use a "
                              f"smaller batch_size (e.g. {max(1, n_train // 2)}) or more examples.")
         per_epoch = n_train // self.batch_size
-        steps = max(1, round(self.epochs * per_epoch))
+        by_epochs = max(1, round(self.epochs * per_epoch))
+        steps = max(by_epochs, self.min_steps)
         every = max(1, per_epoch // self.evals_per_epoch)
+        if steps > by_epochs:  # min_steps decides: as many evaluations as the epochs alone would have had
+            every = max(every, steps // max(1, round(self.epochs * self.evals_per_epoch)))
         return TrainConfig(max_steps=steps, batch_size=self.batch_size, lr=self.lr,
                            warmup_steps=round(self.warmup_fraction * steps), weight_decay=self.weight_decay,
                            schedule="linear", max_grad_norm=1.0, eval_every=every, checkpoint_every=every,

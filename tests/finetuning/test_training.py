@@ -170,3 +170,14 @@ def test_stratified_subsets_keep_the_class_shares_and_follow_the_seed(wordpiece_
         stratified_subset(data, 101)
     with pytest.raises(ValueError, match="one example of each of the 2 classes"):
         stratified_subset(data, 1)
+
+
+def test_min_steps_trains_a_small_subset_longer_with_as_many_evaluations():
+    plain = FineTuneConfig(epochs=4, batch_size=32, evals_per_epoch=2).train_config(32)
+    assert (plain.max_steps, plain.eval_every) == (4, 1)  # one step per epoch: four steps in all
+    longer = FineTuneConfig(epochs=4, batch_size=32, evals_per_epoch=2, min_steps=80).train_config(32)
+    assert (longer.max_steps, longer.eval_every) == (80, 10)  # 8 evaluations, as 4 epochs x 2 would have
+    large = FineTuneConfig(epochs=4, batch_size=32, min_steps=80).train_config(1000)
+    assert large == FineTuneConfig(epochs=4, batch_size=32).train_config(1000)  # 124 steps > 80: unchanged
+    with pytest.raises(ValueError, match="min_steps"):
+        FineTuneConfig(min_steps=-1)

@@ -1,0 +1,171 @@
+"""Continued pretraining: more masked-LM training on a task's own text before fine-tuning (TAPT and DAPT).
+
+Gururangan et al. (2020) continue a pretrained model's own objective on text
+closer to the task before fine-tuning it: *domain-adaptive* pretraining
+(DAPT) on a large corpus of the task's domain, *task-adaptive* pretraining
+(TAPT) on the task's own training texts with their labels unused. Neither
+needs a label, so both are still self-supervised; what changes is only which
+text the masked LM reads. :func:`continue_pretraining` runs it on the book's
+engine (checkpoints, exact resume) and returns a trained *copy*, so the
+pretrained model a reader loaded is never changed; :func:`held_out_masked_lm`
+measures what it did, on blanks that are the same for every model scored.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .. import checks
+from ..engine.config import TrainConfig
+from ..engine.eval_loop import eval_mode, evaluation_batches
+from ..engine.loop import TrainResult, train
+from ..objectives.bert import mlm_breakdown, pretraining_logits
+from ..objectives.masking import chosen_position_kinds, mask_tokens, special_and_candidate_ids
+
+
+def _check_texts(name: str, texts) -> list[str]:
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise TypeError(f"{name} must be a list of strings, got {type(texts).__name__}.")
+    texts = list(texts)
+    if not texts:
+        raise ValueError(f"{name} is empty: continued pretraining needs at least one text.")
+    if not all(isinstance(t, str) for t in texts):
+        raise TypeError(f"{name} must hold strings only; pass the texts, not their token ids or labels.")
+    return texts
+
+
+class UnlabelledTexts(torch.utils.data.Dataset):
+    """Texts tokenized once (``[CLS]`` ... ``[SEP]``, cut to ``max_length`` at the end); items are
+    ``{"input_ids": [...]}``. Texts with no word the tokenizer knows still keep their two special tokens."""
+
+    def __init__(self, tokenizer, texts: Sequence[str], *, max_length: int | None = None):
+        self.texts = _check_texts("texts", texts)
+        max_length = max_length or tokenizer.model_max_length
+        self.input_ids = tokenizer(self.texts, truncation=True, max_length=max_length)["input_ids"]
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"input_ids": self.input_ids[i]}
+
+
+class MaskedTextCollator:
+    """Pad a batch of :class:`UnlabelledTexts` items to the longest, then mask it by BERT's 80/10/10 rule
+    (fresh masks every time: dynamic masking). Padding and the special tokens are never chosen."""
+
+    def __init__(self, tokenizer, *, mlm_probability: float = 0.15):
+        if tokenizer.mask_token_id is None or tokenizer.pad_token_id is None:
+            raise ValueError("The tokenizer needs a [MASK] and a [PAD] token for masked language modelling.")
+        checks.fraction("mlm_probability", mlm_probability, open_low=True)
+        self.mask_id, self.pad_id = tokenizer.mask_token_id, tokenizer.pad_token_id
+        self.special_ids, self.candidate_ids = special_and_candidate_ids(tokenizer)
+        self.mlm_probability = mlm_probability
+
+    def __call__(self, items: list[dict]) -> dict[str, torch.Tensor]:
+        longest = max(len(item["input_ids"]) for item in items)
+        ids = torch.full((len(items), longest), self.pad_id, dtype=torch.long)  # (batch, seq)
+        attention = torch.zeros_like(ids)  # (batch, seq)
+        for row, item in enumerate(items):
+            ids[row, :len(item["input_ids"])] = torch.as_tensor(item["input_ids"])
+            attention[row, :len(item["input_ids"])] = 1
+        inputs, labels = mask_tokens(ids, mask_id=self.mask_id, special_ids=self.special_ids,
+                                     candidate_ids=self.candidate_ids, mlm_probability=self.mlm_probability)
+        return {"input_ids": inputs, "attention_mask": attention, "token_type_ids": torch.zeros_like(ids),
+                "labels": labels}
+
+
+def masked_lm_loss(model, batch):
+    """The masked-LM cross-entropy at the chosen positions (the vocabulary head runs at those only)."""
+    logits, targets, _ = pretraining_logits(model, batch)  # (M, V), (M,)
+    loss = F.cross_entropy(logits.float(), targets) if len(targets) else logits.sum() * 0.0
+    return loss, {"mlm_loss": loss.detach()}
+
+
+def masked_lm_metrics(model, batch, *, mask_id: int) -> dict:
+    """Held-out numbers as ``(total, count)`` pairs: loss and accuracy at every chosen position and at each
+    kind apart (``mlm_loss_at_mask`` is the one that measures the use of context)."""
+    logits, targets, _ = pretraining_logits(model, batch)
+    nll = F.cross_entropy(logits.float(), targets, reduction="sum")
+    n = torch.tensor(float(len(targets)))
+    kinds = chosen_position_kinds(batch["input_ids"], batch["labels"], mask_id)
+    return {"mlm_loss": (nll, n), "loss": (nll, n), **mlm_breakdown(logits, targets, kinds)}
+
+
+def _check_masked_lm(model) -> None:
+    from transformers import BertForPreTraining
+
+    if not isinstance(model, BertForPreTraining):
+        raise TypeError(f"Continued pretraining needs the pretrained BERT with its masked-LM head "
+                        f"(BertForPreTraining, e.g. load_reference('bert').model), got {type(model).__name__}. "
+                        "A fine-tuned classifier has lost that head: continue pretraining before fine-tuning.")
+
+
+def continue_pretraining(model, tokenizer, texts: Sequence[str], config: TrainConfig, *,
+                         eval_texts: Sequence[str] | None = None, mlm_probability: float = 0.15,
+                         max_length: int | None = None, output_dir=None, resume=False) -> TrainResult:
+    """Train a copy of the BERT ``model`` further with the masked LM alone on ``texts``; ``model`` is unchanged.
+
+    The sentence task is left out (unlabelled texts come one at a time, with
+    no second segment), so only the encoder and the masked-LM head change.
+    ``eval_texts`` are scored every ``config.eval_every`` steps with the same
+    blanks each time; ``output_dir`` and ``resume`` are the engine's
+    (checkpoints, exact resume). Returns the engine's result: ``.model`` is the
+    adapted copy, ``.history`` its losses.
+    """
+    _check_masked_lm(model)
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig (max_steps, batch_size, lr, ...), got "
+                        f"{type(config).__name__}.")
+    max_length = max_length or model.config.max_position_embeddings
+    data = UnlabelledTexts(tokenizer, texts, max_length=max_length)
+    held_out = None if eval_texts is None else UnlabelledTexts(tokenizer, _check_texts("eval_texts", eval_texts),
+                                                               max_length=max_length)
+    metrics = functools.partial(masked_lm_metrics, mask_id=tokenizer.mask_token_id)
+    return train(copy.deepcopy(model), data, config=config, eval_data=held_out,
+                 collate_fn=MaskedTextCollator(tokenizer, mlm_probability=mlm_probability),
+                 loss_fn=masked_lm_loss, compute_metrics=metrics, output_dir=output_dir, resume=resume)
+
+
+@torch.no_grad()
+def held_out_masked_lm(model, tokenizer, texts: Sequence[str], *, seed: int = 0, batch_size: int = 64,
+                       max_length: int | None = None) -> dict:
+    """The masked LM's loss and top-1 accuracy at the ``[MASK]`` positions of ``texts``, with standard errors.
+
+    The blanks are drawn with ``seed`` alone (the caller's random stream is
+    untouched), so two models scored with the same texts and seed face the
+    same blanks, and ``per_position`` (the loss at each blank, in a fixed
+    order) pairs them position by position. Only ``[MASK]`` positions count:
+    at the 10 % left unchanged a model can copy its input.
+    """
+    _check_masked_lm(model)
+    checks.seed(seed)
+    data = UnlabelledTexts(tokenizer, texts, max_length=max_length or model.config.max_position_embeddings)
+    collate = MaskedTextCollator(tokenizer)
+    device = next(model.parameters()).device
+    nll, hit = [], []
+    with eval_mode(model):
+        for _, batch in evaluation_batches(data, batch_size=batch_size, collate_fn=collate, seed=seed):
+            logits, targets, _ = pretraining_logits(model, {k: v.to(device) for k, v in batch.items()})
+            at_mask = chosen_position_kinds(batch["input_ids"], batch["labels"], collate.mask_id)["mask"]
+            nll.append(F.cross_entropy(logits.float(), targets, reduction="none").cpu()[at_mask])
+            hit.append((logits.argmax(-1) == targets).cpu()[at_mask])
+    nll, hit = torch.cat(nll).double(), torch.cat(hit).double()
+    n = len(nll)
+    if n == 0:
+        raise ValueError("No [MASK] position in these texts (too few or too short); pass more text.")
+    return {"loss_at_mask": float(nll.mean()),
+            "loss_at_mask_se": float(nll.std() / math.sqrt(n)) if n > 1 else math.nan,
+            "accuracy_at_mask": float(hit.mean()),
+            "accuracy_at_mask_se": float(hit.std() / math.sqrt(n)) if n > 1 else math.nan,
+            "positions": n, "per_position": nll.float()}
+
+
+__all__ = ["UnlabelledTexts", "MaskedTextCollator", "masked_lm_loss", "masked_lm_metrics", "continue_pretraining",
+           "held_out_masked_lm"]
