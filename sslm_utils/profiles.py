@@ -59,7 +59,8 @@ class Section:
         return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The fields as plain values, tuples as lists (as JSON writes them)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,21 @@ class FineTuneRuns(Section):
     lr: float  # peak learning rate of AdamW (linear warm-up over 10 % of the steps, then linear decay)
     seeds: int  # runs per method, each with its own subset and initialisation
     compare_examples: int | None  # lesson 4.2: labelled examples for each strategy compared (None: all of them)
+    curve_sizes: tuple[int, ...]  # lesson 4.3: labelled-set sizes of the learning curve run in the lesson
+    min_steps: int  # lesson 4.3: optimizer steps at least, however few the labels
+    adapt_steps: int  # lesson 4.3: steps of continued pretraining on the task's own text
+
+    _CHECKED_ELSEWHERE = ("curve_sizes",)
+
+    def __post_init__(self):
+        super().__post_init__()
+        sizes = self.curve_sizes
+        if isinstance(sizes, list):  # as JSON gives it back
+            object.__setattr__(self, "curve_sizes", sizes := tuple(sizes))
+        if (not isinstance(sizes, tuple) or not sizes or any(isinstance(n, bool) or not isinstance(n, int) or n < 1
+                                                                 for n in sizes) or list(sizes) != sorted(set(sizes))):
+            raise ValueError(f"FineTuneRuns.curve_sizes must be a tuple of increasing positive ints, e.g. "
+                             f"(32, 100, 300); got {sizes!r}.")
 
 
 SECTIONS = {"lm": WordLMSizes, "tokenizer": TokenizerSizes, "model": TransformerShape, "attention": AttentionRuns,
@@ -245,7 +261,7 @@ PROFILES: dict[str, Profile] = {
                    eval_every=75, dropout=0.0),
         objectives=ObjectiveRuns(steps=150, probe_train_examples=2_500, electra_steps=100),
         finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=3e-4, seeds=1,
-                              compare_examples=256),
+                              compare_examples=256, curve_sizes=(32, 100, 300), min_steps=60, adapt_steps=40),
     ),
     "full": Profile(
         name="full",
@@ -261,7 +277,8 @@ PROFILES: dict[str, Profile] = {
         # four objective runs: as many steps in all as lesson 3.1's one BERT; two ELECTRA runs
         objectives=ObjectiveRuns(steps=1_500, probe_train_examples=None, electra_steps=3_000),
         finetune=FineTuneRuns(train_examples=None, epochs=4.0, batch_size=32, lr=3e-4, seeds=3,
-                              compare_examples=None),
+                              compare_examples=None, curve_sizes=(32, 100, 300, 1_000), min_steps=60,
+                              adapt_steps=500),
     ),
     # The recipe of the reference models shipped with the package (``sslm pretrain --profile reference``):
     # about two hours each on a CPU. Only the tokenizer, model, bert and gpt sections are used;
@@ -279,7 +296,8 @@ PROFILES: dict[str, Profile] = {
                    eval_every=500, dropout=0.1),
         objectives=ObjectiveRuns(steps=150, probe_train_examples=2_500, electra_steps=100),
         finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=3e-4, seeds=1,
-                              compare_examples=1_000),
+                              compare_examples=1_000, curve_sizes=(32, 100, 300, 1_000), min_steps=60,
+                              adapt_steps=500),
     ),
 }
 
@@ -323,9 +341,12 @@ def get_profile(name: str | None = None, **overrides) -> Profile:
 
 
 def format_size(value) -> str:
-    """A profile value as a table shows it: ``8,000``, ``0.0005``, ``1e-5``, ``all`` for None."""
+    """A profile value as a table shows it: ``8,000``, ``0.0005``, ``1e-5``, ``all`` for None, ``32, 100``
+    for a tuple."""
     if value is None:
         return "all"
+    if isinstance(value, tuple | list):
+        return ", ".join(format_size(v) for v in value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):

@@ -169,7 +169,8 @@ def test_compare_profiles_lists_only_differences():
 @pytest.mark.parametrize(
     ("value", "shown"),
     [(8000, "8,000"), (30000.0, "30,000"), (None, "all"), (0.0005, "0.0005"), (1e-5, "1e-5"), (0.1, "0.1"),
-     (0.0, "0"), (2.5e-4, "0.00025"), (True, "yes"), ("sop", "sop"), (float("nan"), "—")],
+     (0.0, "0"), (2.5e-4, "0.00025"), (True, "yes"), ("sop", "sop"), (float("nan"), "—"),
+     ((32, 100, 1000), "32, 100, 1,000")],
 )
 def test_format_size_gives_clean_strings(value, shown):
     assert format_size(value) == shown
@@ -243,3 +244,9 @@ def test_the_bert_pair_length_defaults_to_the_model_shape():
     assert quick.bert.seq_len is None and bert_seq_len(quick) == quick.model.seq_len
     assert bert_seq_len(reference) == reference.bert.seq_len < reference.model.seq_len  # the GPT's blocks are longer
     assert bert_config(reference, 100).max_position_embeddings == reference.bert.seq_len
+
+
+@pytest.mark.parametrize("sizes", [(), (100, 32), (32, 32), (0, 10), "32", (32, 1.5)])
+def test_curve_sizes_must_be_increasing_positive_ints(sizes):
+    with pytest.raises(ValueError, match="curve_sizes must be a tuple of increasing positive ints"):
+        get_profile("quick").replace(finetune={"curve_sizes": sizes})

@@ -25,6 +25,7 @@ LESSONS = {
     "pretraining.scaling_out": ["check_accumulation_weights", "check_pick_precision", "check_split_batch"],
     "finetuning.six_steps": ["check_cls_logits", "check_majority_accuracy", "check_schedule"],
     "finetuning.which_weights": ["check_cloze_predictions", "check_count_trainable", "check_lora_forward"],
+    "finetuning.does_pretraining_help": ["check_labels_needed", "check_loss_at_mask", "check_paired_gain"],
 }
 CHECKERS = [
     pytest.param(getattr(importlib.import_module(f"sslm_utils.exercises.{module}"), name), id=f"{module}.{name}")
