@@ -367,24 +367,27 @@ def format_size(value) -> str:
 def compare_profiles(*sections: str, profiles: tuple[str, ...] = ("quick", "full")):
     """A table of the sizes that differ between ``profiles``, one row per ``section.field``.
 
-    Name sections to keep only their rows, e.g. ``compare_profiles("model", "bert")``; add
+    Name sections to keep only their rows, e.g. ``compare_profiles("model", "bert")``, or single fields,
+    ``compare_profiles("finetune.seeds")``; add
     ``profiles=("quick", "full", "reference")`` to see the recipe of the shipped reference models
     (only its tokenizer, model, bert and gpt sections mean anything). Every cell is a string
     (thousands separated, no trailing zeros, ``all`` for "the whole corpus").
     """
     import pandas as pd
 
-    unknown = sorted(set(sections) - set(SECTIONS))
-    if unknown:
-        raise ValueError(f"Unknown profile section(s) {unknown}; sections are {sorted(SECTIONS)}.")
     chosen = [PROFILES[_check_name(name)] for name in profiles]
+    every = [f"{key}.{field}" for key, section in chosen[0].sections().items() for field in section.as_dict()]
+    unknown = sorted(name for name in sections if name not in SECTIONS and name not in every)
+    if unknown:
+        raise ValueError(f"Unknown profile section(s) or field(s) {unknown}; sections are {sorted(SECTIONS)}, "
+                         "fields are named section.field, e.g. 'finetune.seeds'.")
     rows = {}
     for profile in chosen:
         for key, section in profile.sections().items():
-            if sections and key not in sections:
-                continue
             for field, value in section.as_dict().items():
-                rows.setdefault(f"{key}.{field}", {})[profile.name] = format_size(value)
+                name = f"{key}.{field}"
+                if not sections or key in sections or name in sections:
+                    rows.setdefault(name, {})[profile.name] = format_size(value)
     table = pd.DataFrame(rows, columns=list(rows), index=[p.name for p in chosen]).T.fillna("—")
     return table[table.nunique(axis=1) > 1]
 

@@ -201,6 +201,16 @@ def test_compare_profiles_keeps_the_sections_asked_for():
         compare_profiles("bertt")
 
 
+def test_compare_profiles_keeps_single_fields_asked_for():
+    table = compare_profiles("finetune.seeds", "model")
+    assert "finetune.seeds" in table.index and "finetune.train_examples" not in table.index
+    assert {row.split(".")[0] for row in table.index} == {"finetune", "model"}
+    assert table.loc["finetune.seeds"].tolist() == ["1", "3"]
+    assert compare_profiles("finetune.epochs").empty  # the same in both profiles: no row
+    with pytest.raises(ValueError, match="section.field"):
+        compare_profiles("finetune.seed")
+
+
 def test_as_dict_is_nested_and_json_serialisable():
     quick = get_profile("quick")
     values = quick.as_dict()
