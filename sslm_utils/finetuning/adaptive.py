@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -30,14 +30,21 @@ from ..objectives.masking import chosen_position_kinds, mask_tokens, special_and
 
 
 def _check_texts(name: str, texts) -> list[str]:
-    if isinstance(texts, str) or not isinstance(texts, Sequence):
-        raise TypeError(f"{name} must be a list of strings, got {type(texts).__name__}.")
+    """Any iterable of strings (a list, a pandas Series, a dataset column) as a list; one string is refused."""
+    if isinstance(texts, str | bytes) or not isinstance(texts, Iterable):
+        raise TypeError(f"{name} must be a list of strings (one per text), got {type(texts).__name__}.")
     texts = list(texts)
     if not texts:
-        raise ValueError(f"{name} is empty: continued pretraining needs at least one text.")
+        raise ValueError(f"{name} is empty; pass at least one text.")
     if not all(isinstance(t, str) for t in texts):
         raise TypeError(f"{name} must hold strings only; pass the texts, not their token ids or labels.")
     return texts
+
+
+def _max_length(model, max_length: int | None) -> int:
+    if max_length is None:
+        return model.config.max_position_embeddings
+    return checks.positive_int("max_length", max_length)
 
 
 class UnlabelledTexts(torch.utils.data.Dataset):
@@ -98,13 +105,21 @@ def masked_lm_metrics(model, batch, *, mask_id: int) -> dict:
     return {"mlm_loss": (nll, n), "loss": (nll, n), **mlm_breakdown(logits, targets, kinds)}
 
 
-def _check_masked_lm(model) -> None:
+def _check_masked_lm(model, tokenizer) -> None:
     from transformers import BertForPreTraining
 
     if not isinstance(model, BertForPreTraining):
-        raise TypeError(f"Continued pretraining needs the pretrained BERT with its masked-LM head "
-                        f"(BertForPreTraining, e.g. load_reference('bert').model), got {type(model).__name__}. "
-                        "A fine-tuned classifier has lost that head: continue pretraining before fine-tuning.")
+        raise TypeError(f"This needs a BERT with its pretraining heads (BertForPreTraining, e.g. "
+                        f"load_reference('bert').model), got {type(model).__name__}. A fine-tuned classifier has "
+                        "lost the masked-LM head: continue pretraining before fine-tuning. (A BertForMaskedLM "
+                        "can be copied into a BertForPreTraining of the same config with load_state_dict(..., "
+                        "strict=False).)")
+    if tokenizer.mask_token_id is None:
+        raise ValueError("The tokenizer has no [MASK] token; pass the tokenizer the model was pretrained with.")
+    if len(tokenizer) > model.config.vocab_size:
+        raise ValueError(f"The tokenizer has {len(tokenizer):,} tokens but the model's vocabulary "
+                         f"{model.config.vocab_size:,}: they do not belong together. Pass the tokenizer saved "
+                         "with the model (e.g. load_reference('bert').tokenizer).")
 
 
 def continue_pretraining(model, tokenizer, texts: Sequence[str], config: TrainConfig, *,
@@ -119,11 +134,11 @@ def continue_pretraining(model, tokenizer, texts: Sequence[str], config: TrainCo
     (checkpoints, exact resume). Returns the engine's result: ``.model`` is the
     adapted copy, ``.history`` its losses.
     """
-    _check_masked_lm(model)
+    _check_masked_lm(model, tokenizer)
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig (max_steps, batch_size, lr, ...), got "
                         f"{type(config).__name__}.")
-    max_length = max_length or model.config.max_position_embeddings
+    max_length = _max_length(model, max_length)
     data = UnlabelledTexts(tokenizer, texts, max_length=max_length)
     held_out = None if eval_texts is None else UnlabelledTexts(tokenizer, _check_texts("eval_texts", eval_texts),
                                                                max_length=max_length)
@@ -139,14 +154,14 @@ def held_out_masked_lm(model, tokenizer, texts: Sequence[str], *, seed: int = 0,
     """The masked LM's loss and top-1 accuracy at the ``[MASK]`` positions of ``texts``, with standard errors.
 
     The blanks are drawn with ``seed`` alone (the caller's random stream is
-    untouched), so two models scored with the same texts and seed face the
-    same blanks, and ``per_position`` (the loss at each blank, in a fixed
+    untouched), so two models scored with the same texts, tokenizer, seed,
+    ``batch_size`` and ``max_length`` face the same blanks, and ``per_position`` (the loss at each blank, in a fixed
     order) pairs them position by position. Only ``[MASK]`` positions count:
     at the 10 % left unchanged a model can copy its input.
     """
-    _check_masked_lm(model)
+    _check_masked_lm(model, tokenizer)
     checks.seed(seed)
-    data = UnlabelledTexts(tokenizer, texts, max_length=max_length or model.config.max_position_embeddings)
+    data = UnlabelledTexts(tokenizer, _check_texts("texts", texts), max_length=_max_length(model, max_length))
     collate = MaskedTextCollator(tokenizer)
     device = next(model.parameters()).device
     nll, hit = [], []

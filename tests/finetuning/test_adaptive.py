@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -105,7 +107,7 @@ def test_bad_input_says_how_to_fix_it(bert, wordpiece_tokenizer):
     tok = wordpiece_tokenizer
     with pytest.raises(TypeError, match="BertForPreTraining"):
         continue_pretraining(SentenceClassifier(bert.bert, 2), tok, TRAIN, config())
-    with pytest.raises(ValueError, match="texts is empty"):
+    with pytest.raises(ValueError, match="texts is empty; pass at least one text"):
         continue_pretraining(bert, tok, [], config())
     with pytest.raises(TypeError, match="list of strings"):
         continue_pretraining(bert, tok, "one long string", config())
@@ -121,3 +123,21 @@ def test_bad_input_says_how_to_fix_it(bert, wordpiece_tokenizer):
         held_out_masked_lm(bert.bert, tok, HELD_OUT)
     with pytest.raises(ValueError, match="No \\[MASK\\] position"):
         held_out_masked_lm(bert, tok, [""])
+    with pytest.raises(ValueError, match="do not belong together"):
+        held_out_masked_lm(bert, _big_tokenizer(tok), HELD_OUT)
+    with pytest.raises(ValueError, match="max_length"):
+        held_out_masked_lm(bert, tok, HELD_OUT, max_length=0)
+
+
+def _big_tokenizer(tok):
+    big = copy.deepcopy(tok)
+    big.add_tokens([f"newword{i}" for i in range(len(tok))])  # twice the vocabulary the model has
+    return big
+
+
+def test_any_iterable_of_texts_is_accepted(bert, wordpiece_tokenizer):
+    import pandas as pd
+
+    from_series = held_out_masked_lm(bert, wordpiece_tokenizer, pd.Series(HELD_OUT))
+    from_list = held_out_masked_lm(bert, wordpiece_tokenizer, HELD_OUT)
+    assert torch.equal(from_series["per_position"], from_list["per_position"])
