@@ -49,7 +49,7 @@ from .guards import (
     warn_about_model_changes,
 )
 from .losses import as_float, default_loss, split_loss
-from .optimization import make_optimizer, make_scheduler
+from .optimization import check_lr_scales, make_optimizer, make_scheduler
 
 
 @dataclass
@@ -168,6 +168,7 @@ def train(
     tokenizer=None,
     accelerator=None,
     on_evaluate: Callable | None = None,
+    lr_scales: dict | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``train_data`` for ``config.max_steps`` optimizer steps (or up to ``config.stop_after``:
     a slice of the run, evaluated and checkpointed at its end, that a later call with ``resume`` continues).
@@ -187,10 +188,14 @@ def train(
     ``overwrite=True``, which deletes them first. ``tokenizer`` is saved beside
     the weights. ``on_evaluate(step, scores, model)``, if given, is called
     after every evaluation with the unwrapped model (e.g. to keep the weights
-    that score best on validation). Every argument is checked before the first step.
+    that score best on validation). ``lr_scales`` maps parameter names to
+    multipliers of the learning rate (e.g. layer-wise decay; see
+    :func:`make_optimizer`). Every argument is checked before the first step.
     """
     n_train = check_arguments(model, train_data, config, eval_data, collate_fn, eval_collate_fn, loss_fn,
                                compute_metrics, on_evaluate)
+    if lr_scales is not None:
+        check_lr_scales(model, lr_scales)
     root = checkpoint_root(output_dir)
     start_from = resolve_checkpoint(root, resume)  # fails fast, before any work
     claim_checkpoint_root(root, start_from, overwrite)
@@ -210,7 +215,7 @@ def train(
             model, train_data, config, accelerator, eval_data=eval_data, collate=collate_fn or default_collate,
             eval_collate=eval_collate_fn or collate_fn or default_collate, loss_fn=loss_fn or default_loss,
             compute_metrics=compute_metrics, root=root, start_from=start_from, tokenizer=tokenizer,
-            n_train=n_train, on_evaluate=on_evaluate,
+            n_train=n_train, on_evaluate=on_evaluate, lr_scales=lr_scales,
         )
     finally:
         if created:
@@ -252,12 +257,12 @@ def _record(state: dict, row: dict, *, step: int, epoch: int, tokens: int, elaps
 
 
 def _run(model, data, config, accelerator, *, eval_data, collate, eval_collate, loss_fn, compute_metrics,
-         root, start_from, tokenizer, n_train, on_evaluate=None) -> TrainResult:
+         root, start_from, tokenizer, n_train, on_evaluate=None, lr_scales=None) -> TrainResult:
     from tqdm.auto import tqdm
 
     world, rank = accelerator.num_processes, accelerator.process_index
     model = accelerator.prepare(model)  # moves to the device (and wraps for DDP) before the optimizer sees it
-    raw_optimizer = make_optimizer(model, config)
+    raw_optimizer = make_optimizer(model, config, lr_scales)
     scheduler = make_scheduler(raw_optimizer, config)
     optimizer = accelerator.prepare(raw_optimizer)
     bare = accelerator.unwrap_model(model)

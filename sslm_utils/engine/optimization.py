@@ -33,19 +33,59 @@ def lr_factor(step: int, *, warmup_steps: int, max_steps: int, schedule: str = "
     raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}.")
 
 
-def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+def _bare_name(name: str) -> str:
+    """A parameter's name without the ``module.`` prefix a DistributedDataParallel wrapper adds."""
+    return name.removeprefix("module.")
+
+
+def check_lr_scales(model: torch.nn.Module, lr_scales) -> dict[str, float]:
+    """``lr_scales`` as a dict of trainable parameter names to positive floats; anything else is refused."""
+    if not isinstance(lr_scales, dict):
+        raise TypeError(f"lr_scales must be a dict of parameter names to multipliers of the learning rate, got "
+                        f"{type(lr_scales).__name__}.")
+    trainable = {_bare_name(n) for n, p in model.named_parameters() if p.requires_grad}
+    unknown = sorted(set(lr_scales) - trainable)
+    if unknown:
+        raise ValueError(f"lr_scales names {len(unknown)} parameter(s) the model does not train, e.g. "
+                         f"{unknown[:3]}; use the names of model.named_parameters() with requires_grad=True.")
+    for name, scale in lr_scales.items():
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
+            raise ValueError(f"lr_scales[{name!r}] must be a positive number, got {scale!r}; freeze the "
+                             "parameter (requires_grad=False) rather than give it a learning rate of 0.")
+    return {name: float(scale) for name, scale in lr_scales.items()}
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig, lr_scales: dict | None = None) -> torch.optim.AdamW:
     """AdamW with weight decay on matrices only: decaying biases and LayerNorm
-    gains towards zero has no regularising purpose and only hurts."""
-    decay, no_decay = [], []
-    for param in model.parameters():
+    gains towards zero has no regularising purpose and only hurts.
+
+    ``lr_scales`` multiplies the learning rate of the parameters it names (the
+    rest keep 1): e.g. smaller rates for lower layers, layer-wise learning-rate
+    decay. Each (decay, scale) pair becomes one parameter group, and the
+    schedule multiplies every group's rate by the same factor.
+    """
+    if lr_scales is None:
+        decay, no_decay = [], []
+        for param in model.parameters():
+            if param.requires_grad:
+                (decay if param.ndim >= 2 else no_decay).append(param)
+        if not decay and not no_decay:
+            raise ValueError("The model has no trainable parameters (all have requires_grad=False).")
+        groups = [
+            {"params": decay, "weight_decay": config.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
+        return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas, eps=config.eps)
+    scales = check_lr_scales(model, lr_scales)
+    by_group: dict[tuple[bool, float], list] = {}
+    for name, param in model.named_parameters():
         if param.requires_grad:
-            (decay if param.ndim >= 2 else no_decay).append(param)
-    if not decay and not no_decay:
+            key = (param.ndim >= 2, scales.get(_bare_name(name), 1.0))
+            by_group.setdefault(key, []).append(param)
+    if not by_group:
         raise ValueError("The model has no trainable parameters (all have requires_grad=False).")
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
+    groups = [{"params": params, "weight_decay": config.weight_decay if decayed else 0.0, "lr": config.lr * scale}
+              for (decayed, scale), params in sorted(by_group.items(), key=lambda kv: (not kv[0][0], -kv[0][1]))]
     return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas, eps=config.eps)
 
 

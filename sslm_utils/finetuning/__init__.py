@@ -78,6 +78,7 @@ from .parts import (
     encoder_layers,
     encoder_of,
     head_parameters,
+    layerwise_lr_scales,
 )
 from .prompts import SoftPromptClassifier
 from .strategies import (
@@ -116,6 +117,7 @@ __all__ = [
     "encoder_of",
     "encoder_layers",
     "head_parameters",
+    "layerwise_lr_scales",
     "count_parameters",
     "TrainableReport",
     "trainable_report",

@@ -27,6 +27,7 @@ from ..engine.config import TrainConfig
 from ..engine.eval_loop import eval_mode
 from ..engine.loop import train
 from ..evaluation.statistics import binomial_standard_error
+from .parts import layerwise_lr_scales
 
 BEST_DIR = "best"  # under output_dir: the weights that scored best on validation, and best.json
 # validation metrics that can choose the weights, and whether higher is better
@@ -113,6 +114,7 @@ class FineTuneConfig:
     select: str = "best"  # "best": the weights that scored best on validation; "last": the final ones
     metric: str = "accuracy"  # what "best" means: the highest validation accuracy, or the lowest loss
     min_steps: int = 0  # train at least this many steps, however few the examples (learning curves)
+    layer_decay: float = 1.0  # layer-wise learning-rate decay: lr x decay**depth below the head (1: none)
     seed: int = 0
 
     def __post_init__(self):
@@ -126,6 +128,7 @@ class FineTuneConfig:
         checks.one_of("select", self.select, ("best", "last"))
         checks.one_of("metric", self.metric, tuple(METRICS))
         checks.non_negative_int("min_steps", self.min_steps)
+        checks.fraction("layer_decay", self.layer_decay, open_low=True)
         checks.seed(self.seed)
 
     def train_config(self, n_train: int, progress: bool = False) -> TrainConfig:
@@ -252,9 +255,11 @@ def fine_tune(classifier, train_texts: LabelledTexts, validation: LabelledTexts,
         raise ValueError(f"label {max(train_texts.labels)} does not fit a classifier of {classifier.n_labels} "
                          "labels; build SentenceClassifier(encoder, n_labels) with one more label per class.")
     keep = _KeepBest(Path(output_dir) / BEST_DIR if output_dir is not None else None, config.metric)
+    scales = layerwise_lr_scales(classifier, config.layer_decay) if config.layer_decay < 1 else None
     result = train(classifier, train_texts, config=config.train_config(len(train_texts), progress),
                    eval_data=by_length(validation), collate_fn=PadCollator(train_texts.pad_id),
-                   compute_metrics=accuracy_metrics, output_dir=output_dir, resume=resume, on_evaluate=keep)
+                   compute_metrics=accuracy_metrics, output_dir=output_dir, resume=resume, on_evaluate=keep,
+                   lr_scales=scales)
     model = result.model
     if config.select == "best" and keep.state is not None:
         model.load_state_dict(keep.state)

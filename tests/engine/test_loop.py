@@ -272,3 +272,35 @@ def test_a_run_in_slices_equals_one_run(tmp_path, toy_bert, toy_data, masking_co
     assert untimed(train_rows(straight.history)) == untimed(train_rows(rest.history))
     with pytest.raises(ValueError, match="stop_after=9 is beyond max_steps=8"):
         toy_config(stop_after=9)
+
+
+# --------------------------------------------------------------------------- learning rates per parameter
+
+
+def test_lr_scales_of_one_change_nothing_and_small_scales_move_less(toy_bert, toy_data, masking_collate, toy_config):
+    data, cfg = toy_data(), toy_config(max_steps=4, checkpoint_every=None, eval_every=None)
+    plain = train(toy_bert(dropout=0.0), data, config=cfg, collate_fn=masking_collate)
+    model = toy_bert(dropout=0.0)
+    ones = {name: 1.0 for name, _ in model.named_parameters()}
+    same = train(model, data, config=cfg, collate_fn=masking_collate, lr_scales=ones)
+    assert params_equal(plain.model, same.model)  # regrouping alone changes no number
+    start = toy_bert(dropout=0.0)
+    slow_name = "bert.embeddings.word_embeddings.weight"
+    slow = train(toy_bert(dropout=0.0), data, config=cfg, collate_fn=masking_collate,
+                 lr_scales={slow_name: 1e-3})
+    moved = {name: (p - dict(start.named_parameters())[name]).abs().max().item()
+             for name, p in slow.model.named_parameters()}
+    plain_moved = (dict(plain.model.named_parameters())[slow_name] - dict(start.named_parameters())[slow_name])
+    assert moved[slow_name] < 0.01 * plain_moved.abs().max().item()
+    assert [row["lr"] for row in slow.history if row["split"] == "train"] == [
+        row["lr"] for row in plain.history if row["split"] == "train"]  # the logged rate is the base rate
+
+
+def test_bad_lr_scales_say_how_to_fix_them(toy_bert, toy_data, masking_collate, toy_config):
+    kw = dict(config=toy_config(), collate_fn=masking_collate)
+    with pytest.raises(ValueError, match="does not train"):
+        train(toy_bert(), toy_data(), lr_scales={"bert.nonexistent.weight": 0.5}, **kw)
+    with pytest.raises(ValueError, match="positive number.*requires_grad=False"):
+        train(toy_bert(), toy_data(), lr_scales={"bert.embeddings.word_embeddings.weight": 0.0}, **kw)
+    with pytest.raises(TypeError, match="lr_scales must be a dict"):
+        train(toy_bert(), toy_data(), lr_scales=[0.5], **kw)

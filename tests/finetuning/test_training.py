@@ -181,3 +181,18 @@ def test_min_steps_trains_a_small_subset_longer_with_as_many_evaluations():
     assert large == FineTuneConfig(epochs=4, batch_size=32).train_config(1000)  # 124 steps > 80: unchanged
     with pytest.raises(ValueError, match="min_steps"):
         FineTuneConfig(min_steps=-1)
+
+
+def test_layer_decay_slows_the_lower_layers(encoder, wordpiece_tokenizer):
+    train, validation = splits(wordpiece_tokenizer)
+
+    def embedding_change(decay):
+        start = SentenceClassifier(encoder, 2)
+        before = start.bert.embeddings.word_embeddings.weight.detach().clone()
+        config = FineTuneConfig(epochs=1, batch_size=16, lr=3e-3, layer_decay=decay, select="last")
+        tuned = fine_tune(start, train, validation, config).model
+        return (tuned.bert.embeddings.word_embeddings.weight - before).abs().max().item()
+
+    assert embedding_change(0.01) < 0.05 * embedding_change(1.0)  # 0.01**2 of the rate: barely moves
+    with pytest.raises(ValueError, match="layer_decay"):
+        FineTuneConfig(layer_decay=0.0)
