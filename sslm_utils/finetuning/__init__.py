@@ -37,6 +37,7 @@ from .adaptive import (
     held_out_masked_lm,
     masked_lm_loss,
     masked_lm_metrics,
+    masked_lm_with_encoder,
 )
 from .cloze import (
     ClozeClassifier,
@@ -156,6 +157,7 @@ __all__ = [
     "masked_lm_metrics",
     "continue_pretraining",
     "held_out_masked_lm",
+    "masked_lm_with_encoder",
     "ClassifierScore",
     "score_classifier",
     "stratified_subset",

@@ -114,6 +114,8 @@ def _check_masked_lm(model, tokenizer) -> None:
                         "lost the masked-LM head: continue pretraining before fine-tuning. (A BertForMaskedLM "
                         "can be copied into a BertForPreTraining of the same config with load_state_dict(..., "
                         "strict=False).)")
+    if tokenizer is None:
+        return
     if tokenizer.mask_token_id is None:
         raise ValueError("The tokenizer has no [MASK] token; pass the tokenizer the model was pretrained with.")
     if len(tokenizer) > model.config.vocab_size:
@@ -182,5 +184,32 @@ def held_out_masked_lm(model, tokenizer, texts: Sequence[str], *, seed: int = 0,
             "positions": n, "per_position": nll.float()}
 
 
+def masked_lm_with_encoder(masked_lm, encoder):
+    """A copy of the BERT ``masked_lm`` (with its pretraining heads) whose encoder weights are ``encoder``'s.
+
+    After fine-tuning, the classifier's encoder has changed but its masked-LM
+    head is gone; putting the changed encoder under the original head measures
+    what fine-tuning did to the masked LM, i.e. how much the model *forgot*
+    of its pretraining (held-out masked-LM loss before and after). ``encoder``
+    is a ``BertModel`` or anything holding one at ``.bert`` (a
+    :class:`~sslm_utils.finetuning.SentenceClassifier`, a fine-tuned model
+    with LoRA merged); its weights must have the pretrained encoder's names and shapes.
+    """
+    from .parts import encoder_of
+
+    _check_masked_lm(masked_lm, None)
+    source = encoder_of(encoder).state_dict()
+    # the pooler feeds only the sentence head; a classifier built without one keeps the original
+    target = {k: v for k, v in masked_lm.bert.state_dict().items()
+              if k in source or not k.startswith("pooler.")}
+    missing = sorted(set(target) - set(source))
+    if missing or any(source[k].shape != target[k].shape for k in target):
+        raise ValueError(f"The encoder does not match the masked LM's: missing {missing[:3]}, or different shapes. "
+                         "Pass the encoder fine-tuned from this model (merge LoRA first: merge_lora(model)).")
+    combined = copy.deepcopy(masked_lm)
+    combined.bert.load_state_dict({k: source[k] for k in target}, strict=False)
+    return combined
+
+
 __all__ = ["UnlabelledTexts", "MaskedTextCollator", "masked_lm_loss", "masked_lm_metrics", "continue_pretraining",
-           "held_out_masked_lm"]
+           "held_out_masked_lm", "masked_lm_with_encoder"]

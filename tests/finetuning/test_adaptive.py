@@ -141,3 +141,24 @@ def test_any_iterable_of_texts_is_accepted(bert, wordpiece_tokenizer):
     from_series = held_out_masked_lm(bert, wordpiece_tokenizer, pd.Series(HELD_OUT))
     from_list = held_out_masked_lm(bert, wordpiece_tokenizer, HELD_OUT)
     assert torch.equal(from_series["per_position"], from_list["per_position"])
+
+
+def test_an_encoder_goes_back_under_the_masked_lm_head(bert, wordpiece_tokenizer):
+    from sslm_utils.finetuning import SentenceClassifier, masked_lm_with_encoder
+
+    classifier = SentenceClassifier(bert, 2)  # a copy of the encoder, before any training
+    same = masked_lm_with_encoder(bert, classifier)
+    assert torch.equal(held_out_masked_lm(same, wordpiece_tokenizer, HELD_OUT)["per_position"],
+                       held_out_masked_lm(bert, wordpiece_tokenizer, HELD_OUT)["per_position"])
+    with torch.no_grad():
+        classifier.bert.encoder.layer[0].output.dense.weight.add_(0.5)  # as if fine-tuned
+    changed = masked_lm_with_encoder(bert, classifier)
+    assert not torch.equal(changed.bert.encoder.layer[0].output.dense.weight,
+                           bert.bert.encoder.layer[0].output.dense.weight)
+    assert torch.equal(changed.cls.predictions.transform.dense.weight, bert.cls.predictions.transform.dense.weight)
+    from transformers import BertConfig, BertModel
+
+    other = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=32))
+    with pytest.raises(ValueError, match="does not match"):
+        masked_lm_with_encoder(bert, other)
