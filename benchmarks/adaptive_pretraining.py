@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ for folder in (HERE.parent, HERE):  # the package, and pretraining_pays beside t
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from pretraining_pays import fine_tuned, load_task  # noqa: E402
+from pretraining_pays import append_rows, fine_tuned, load_task  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -86,10 +85,7 @@ def main(argv=None) -> None:
         rows[key] = value
     print(paired_gain(rows, "task-adapted", "pretrained").round(4).to_string(index=False))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("a", encoding="utf-8") as f:
-            for row in rows.to_dict("records"):
-                f.write(json.dumps(row) + "\n")
+        append_rows(rows, args.out)
 
 
 if __name__ == "__main__":

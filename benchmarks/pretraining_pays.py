@@ -67,6 +67,14 @@ def load_task(name: str, tokenizer, max_length: int):
             for split in ("train", "validation", "test")}
 
 
+def append_rows(rows, path: Path) -> None:
+    """Append a DataFrame's rows to a JSON-lines file (a rerun adds rows; readers keep the last of each)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        for row in rows.to_dict("records"):
+            f.write(json.dumps(row) + "\n")
+
+
 def fine_tuned(make_encoder, data: dict, args: argparse.Namespace):
     """A learning-curve method: fine-tune ``make_encoder(seed)`` with a [CLS] or mean head on the subset (the
     recipe in ``args``; with several ``args.lr`` the one best on validation), score the test split once."""
@@ -156,10 +164,7 @@ def main(argv=None) -> None:
     if {"pretrained", "random init"} <= set(methods):
         print(paired_gain(rows, "pretrained", "random init").round(4).to_string(index=False))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("a", encoding="utf-8") as f:
-            for row in rows.to_dict("records"):
-                f.write(json.dumps(row) + "\n")
+        append_rows(rows, args.out)
 
 
 if __name__ == "__main__":
