@@ -136,3 +136,26 @@ def test_adaptive_pretraining_writes_both_models_rows_with_the_adaptation(tmp_pa
         assert row["test_mlm_loss_after"] != row["test_mlm_loss_before"]  # three steps changed the weights
         assert 0 < row["accuracy"] < 1
     assert "gain" in capsys.readouterr().out
+
+
+def test_hyperparameters_varies_one_field_at_a_time_and_measures_forgetting(tmp_path, capsys):
+    hyper = _load_script("hyperparameters")
+    out = tmp_path / "hyper.jsonl"
+    hyper.main(["--task", "conventions", "--labels", "40", "--seeds", "0", "--batch-size", "16",
+                "--epochs", "1", "--vary", "lr=1e-3", "--strategies", "full", "lora",
+                "--forgetting-texts", "20", "--threads", "1", "--out", str(out)])
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["strategy"], r["varied"]) for r in rows] == [
+        (s, v) for s in ("full", "lora") for v in ("base", "lr")]
+    for row in rows:
+        assert row["speech_mlm_loss_before"] == rows[0]["speech_mlm_loss_before"]  # one pretrained model
+        assert row["speech_mlm_loss_after"] != row["speech_mlm_loss_before"]  # fine-tuning moved the encoder
+    full_lr = next(r for r in rows if r["strategy"] == "full" and r["varied"] == "lr")
+    assert full_lr["config"]["lr"] == 1e-3 and full_lr["config"]["epochs"] == 1.0
+    lora_base = next(r for r in rows if r["strategy"] == "lora" and r["varied"] == "base")
+    assert lora_base["config"]["lr"] == pytest.approx(10 * 3e-4)
+    assert "speech_mlm_loss_after" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        hyper.parse_args(["--task", "conventions", "--vary", "learning_rate=1"])
+    assert hyper.parse_args(["--task", "conventions", "--vary", "metric=loss,accuracy"]).vary == [
+        ("metric", ["loss", "accuracy"])]
