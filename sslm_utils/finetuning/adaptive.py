@@ -25,7 +25,7 @@ from .. import checks
 from ..engine.config import TrainConfig
 from ..engine.eval_loop import eval_mode, evaluation_batches
 from ..engine.loop import TrainResult, train
-from ..objectives.bert import mlm_breakdown, pretraining_logits
+from ..objectives.bert import mlm_breakdown, mlm_only_loss, pretraining_logits
 from ..objectives.masking import chosen_position_kinds, mask_tokens, special_and_candidate_ids
 
 
@@ -88,11 +88,8 @@ class MaskedTextCollator:
                 "labels": labels}
 
 
-def masked_lm_loss(model, batch):
-    """The masked-LM cross-entropy at the chosen positions (the vocabulary head runs at those only)."""
-    logits, targets, _ = pretraining_logits(model, batch)  # (M, V), (M,)
-    loss = F.cross_entropy(logits.float(), targets) if len(targets) else logits.sum() * 0.0
-    return loss, {"mlm_loss": loss.detach()}
+# the masked-LM cross-entropy at the chosen positions, the vocabulary head at those only: pretraining's own
+masked_lm_loss = mlm_only_loss
 
 
 def masked_lm_metrics(model, batch, *, mask_id: int) -> dict:
