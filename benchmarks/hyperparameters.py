@@ -75,6 +75,13 @@ def held_out_speech_texts(n: int) -> list[str]:
     return paragraphs[:n]
 
 
+def run_key(row: dict) -> tuple:
+    """What identifies a run in the output: seed, strategy, the field varied and its value."""
+    value = row.get("value")
+    value = None if value is None or value != value else value  # NaN (the base run) as None
+    return int(row["seed"]), row["strategy"], row["varied"], value
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     import pandas as pd
@@ -102,11 +109,18 @@ def main(argv=None) -> None:
     before = held_out_masked_lm(pretrained, tokenizer, speeches)
     base = FineTuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, metric="loss")
     runs = [("base", None, None)] + [(name, name, value) for name, values in args.vary for value in values]
+    done = set()  # runs already in --out: a rerun after an interruption skips them
+    if args.out and args.out.exists():
+        earlier = pd.read_json(args.out, lines=True)
+        done = {run_key(r) for r in earlier.to_dict("records")}
     rows = []
     for seed in args.seeds:
         subset = stratified_subset(data["train"], args.labels, seed)
         for strategy in args.strategies:
             for label, field, value in runs:
+                key = (seed, strategy, field or "base", value if field else None)
+                if run_key(dict(zip(("seed", "strategy", "varied", "value"), key))) in done:
+                    continue
                 dropout = value if field == "dropout" else None
                 changes = {field: value} if field not in (None, "dropout") else {}
                 config = dataclasses.replace(base, seed=seed, **changes)
@@ -135,14 +149,17 @@ def main(argv=None) -> None:
                     "speech_mlm_loss_before": before["loss_at_mask"], "speech_mlm_loss_after": after["loss_at_mask"],
                     "speech_mlm_loss_rise_se": float(forgot.std() / len(forgot) ** 0.5), "seconds": seconds,
                 })
+                if args.out:  # each run as soon as it ends, so an interrupted job keeps it
+                    append_rows(pd.DataFrame(rows[-1:]), args.out)
                 print(f"seed {seed} {strategy} {label}={value}: test {score.accuracy:.3f}, speech MLM loss "
                       f"{before['loss_at_mask']:.3f} -> {after['loss_at_mask']:.3f}", flush=True)
+    if not rows:
+        print("every run is already in", args.out)
+        return
     table = pd.DataFrame(rows)
     summary = table.groupby(["strategy", "varied", "value"], dropna=False)[
         ["accuracy", "speech_mlm_loss_after"]].agg(["mean", "sem"])
     print(summary.round(4).to_string())
-    if args.out:
-        append_rows(table, args.out)
 
 
 if __name__ == "__main__":

@@ -155,6 +155,10 @@ def test_hyperparameters_varies_one_field_at_a_time_and_measures_forgetting(tmp_
     lora_base = next(r for r in rows if r["strategy"] == "lora" and r["varied"] == "base")
     assert lora_base["config"]["lr"] == pytest.approx(10 * 3e-4)
     assert "speech_mlm_loss_after" in capsys.readouterr().out
+    again = ["--task", "conventions", "--labels", "40", "--seeds", "0", "--batch-size", "16", "--epochs", "1",
+             "--vary", "lr=1e-3", "--strategies", "full", "lora", "--out", str(out)]
+    hyper.main(again)  # every run is in the file already: nothing is trained or written twice
+    assert len(out.read_text().splitlines()) == len(rows) and "already" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         hyper.parse_args(["--task", "conventions", "--vary", "learning_rate=1"])
     assert hyper.parse_args(["--task", "conventions", "--vary", "metric=loss,accuracy"]).vary == [
