@@ -79,6 +79,8 @@ def run_key(row: dict) -> tuple:
     """What identifies a run in the output: seed, strategy, the field varied and its value."""
     value = row.get("value")
     value = None if value is None or value != value else value  # NaN (the base run) as None
+    if isinstance(value, float):  # pandas reads 3e-05 back as 2.9999999999999997e-05
+        value = float(f"{value:.10g}")
     return int(row["seed"]), row["strategy"], row["varied"], value
 
 

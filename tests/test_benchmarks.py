@@ -159,6 +159,8 @@ def test_hyperparameters_varies_one_field_at_a_time_and_measures_forgetting(tmp_
              "--vary", "lr=1e-3", "--strategies", "full", "lora", "--out", str(out)]
     hyper.main(again)  # every run is in the file already: nothing is trained or written twice
     assert len(out.read_text().splitlines()) == len(rows) and "already" in capsys.readouterr().out
+    row = {"seed": 0, "strategy": "full", "varied": "lr"}
+    assert hyper.run_key({**row, "value": 2.9999999999999997e-05}) == hyper.run_key({**row, "value": 3e-05})
     with pytest.raises(SystemExit):
         hyper.parse_args(["--task", "conventions", "--vary", "learning_rate=1"])
     assert hyper.parse_args(["--task", "conventions", "--vary", "metric=loss,accuracy"]).vary == [
