@@ -179,6 +179,8 @@ class FineTuneRuns(Section):
     curve_sizes: tuple[int, ...]  # lesson 4.3: labelled-set sizes of the learning curve run in the lesson
     min_steps: int  # lesson 4.3: optimizer steps at least, however few the labels
     adapt_steps: int  # lesson 4.3: steps of continued pretraining on the task's own text
+    overfit_examples: int  # lesson 4.4: labelled examples of the run trained long enough to overfit
+    overfit_epochs: float  # lesson 4.4: passes over them
 
     _CHECKED_ELSEWHERE = ("curve_sizes",)
 
@@ -261,7 +263,8 @@ PROFILES: dict[str, Profile] = {
                    eval_every=75, dropout=0.0),
         objectives=ObjectiveRuns(steps=150, probe_train_examples=2_500, electra_steps=100),
         finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=3e-4, seeds=1,
-                              compare_examples=256, curve_sizes=(32, 100, 300), min_steps=60, adapt_steps=40),
+                              compare_examples=256, curve_sizes=(32, 100, 300), min_steps=60, adapt_steps=40,
+                              overfit_examples=256, overfit_epochs=8.0),
     ),
     "full": Profile(
         name="full",
@@ -278,7 +281,7 @@ PROFILES: dict[str, Profile] = {
         objectives=ObjectiveRuns(steps=1_500, probe_train_examples=None, electra_steps=3_000),
         finetune=FineTuneRuns(train_examples=None, epochs=4.0, batch_size=32, lr=3e-4, seeds=3,
                               compare_examples=None, curve_sizes=(32, 100, 300, 1_000), min_steps=60,
-                              adapt_steps=500),
+                              adapt_steps=500, overfit_examples=1_000, overfit_epochs=8.0),
     ),
     # The recipe of the reference models shipped with the package (``sslm pretrain --profile reference``):
     # about two hours each on a CPU. Only the tokenizer, model, bert and gpt sections are used;
@@ -297,7 +300,7 @@ PROFILES: dict[str, Profile] = {
         objectives=ObjectiveRuns(steps=150, probe_train_examples=2_500, electra_steps=100),
         finetune=FineTuneRuns(train_examples=1_000, epochs=4.0, batch_size=32, lr=3e-4, seeds=1,
                               compare_examples=1_000, curve_sizes=(32, 100, 300, 1_000), min_steps=60,
-                              adapt_steps=500),
+                              adapt_steps=500, overfit_examples=1_000, overfit_epochs=8.0),
     ),
 }
 

@@ -77,6 +77,7 @@ from .measure import (
     seconds,
 )
 from .optimization import (
+    decay_left,
     lr_factor,
     make_optimizer,
     make_scheduler,
@@ -92,6 +93,7 @@ __all__ = [
     "MIXED_PRECISION",
     "TrainConfig",
     "resolve_mixed_precision",
+    "decay_left",
     "lr_factor",
     "make_optimizer",
     "make_scheduler",

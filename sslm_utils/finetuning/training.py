@@ -270,6 +270,46 @@ def fine_tune(classifier, train_texts: LabelledTexts, validation: LabelledTexts,
 
 
 @dataclass(frozen=True)
+class EarlyStop:
+    """Where a patience rule stops a run, and the evaluation whose weights it keeps."""
+
+    best_step: int  # the evaluation with the best validation metric before the stop
+    stop_step: int  # the evaluation after which training stops (the run's last one if the rule never fires)
+    stopped: bool  # whether the rule fired before the run's last evaluation
+    evaluations: int  # evaluations run up to the stop, of ...
+    of: int  # ... the run's evaluations
+
+
+def early_stopping_point(history: list[dict], *, metric: str = "loss", patience: int = 2) -> EarlyStop:
+    """Where early stopping with ``patience`` would have stopped a finished run, read from its log.
+
+    The rule: stop after ``patience`` evaluations in a row without a new best
+    validation ``metric`` (lowest loss or highest accuracy; a tie is no
+    improvement), and keep the best weights seen until then. :func:`fine_tune`
+    with ``select="best"`` keeps the best weights of the *whole* run (model
+    selection); a patience rule also saves the steps after ``stop_step``, and may
+    keep an earlier evaluation if the metric recovers later.
+    """
+    checks.one_of("metric", metric, tuple(METRICS))
+    checks.positive_int("patience", patience)
+    evals = [row for row in history if row.get("split") == "eval"]
+    if not evals or any(metric not in row for row in evals):
+        raise ValueError(f"history holds no evaluations with {metric!r}; pass the history of a run made with "
+                         "validation data (FineTuneResult.history or TrainResult.history).")
+    higher = METRICS[metric]
+    best, since_best = 0, 0
+    for i, row in enumerate(evals[1:], start=1):
+        new, old = row[metric], evals[best][metric]
+        if (new > old) if higher else (new < old):
+            best, since_best = i, 0
+        else:
+            since_best += 1
+        if since_best == patience:
+            return EarlyStop(evals[best]["step"], row["step"], i < len(evals) - 1, i + 1, len(evals))
+    return EarlyStop(evals[best]["step"], evals[-1]["step"], False, len(evals), len(evals))
+
+
+@dataclass(frozen=True)
 class ClassifierScore:
     """Accuracy on a labelled split with its binomial standard error, and each example's correctness (for
     paired comparisons of two models on the same split)."""

@@ -15,3 +15,25 @@ def test_lr_schedules():
     assert lr_factor(9, **kw, schedule="cosine") == pytest.approx(0.5)
     assert lr_factor(6, **kw, schedule="cosine") > lr_factor(6, **kw)
     assert lr_factor(13, **kw, schedule="constant") == 1.0
+
+
+def test_decay_left_equals_what_adamw_does_to_a_weight_with_no_gradient():
+    """With a zero gradient Adam's step is zero, so only the decoupled decay moves the weight."""
+    import torch
+
+    from sslm_utils.engine import TrainConfig
+    from sslm_utils.engine.optimization import decay_left, make_optimizer, make_scheduler
+
+    config = TrainConfig(max_steps=30, lr=0.05, warmup_steps=5, weight_decay=0.2)
+    layer = torch.nn.Linear(3, 3, bias=False)
+    start = layer.weight.detach().clone()
+    optimizer = make_optimizer(layer, config)
+    scheduler = make_scheduler(optimizer, config)
+    for _ in range(config.max_steps):
+        layer.weight.grad = torch.zeros_like(layer.weight)
+        optimizer.step()
+        scheduler.step()
+    ratio = (layer.weight.detach() / start).flatten()
+    assert torch.allclose(ratio, torch.full_like(ratio, decay_left(config)), atol=1e-6)
+    assert decay_left(config) < 0.9  # strong enough here to see
+    assert decay_left(TrainConfig(max_steps=30, lr=0.05, weight_decay=0.0)) == 1.0

@@ -196,3 +196,42 @@ def test_layer_decay_slows_the_lower_layers(encoder, wordpiece_tokenizer):
     assert embedding_change(0.01) < 0.05 * embedding_change(1.0)  # 0.01**2 of the rate: barely moves
     with pytest.raises(ValueError, match="layer_decay"):
         FineTuneConfig(layer_decay=0.0)
+
+
+def _evals(losses, accuracies=None):
+    accuracies = accuracies or [0.5] * len(losses)
+    return [{"split": "train", "step": 1, "loss": 9.0}] + [
+        {"split": "eval", "step": 10 * (i + 1), "loss": loss, "accuracy": acc}
+        for i, (loss, acc) in enumerate(zip(losses, accuracies))]
+
+
+def test_early_stopping_point_stops_after_patience_evaluations_without_a_new_best():
+    from sslm_utils.finetuning import early_stopping_point
+
+    history = _evals([0.9, 0.7, 0.72, 0.71, 0.6, 0.8])
+    stop = early_stopping_point(history, patience=2)
+    assert (stop.best_step, stop.stop_step, stop.stopped, stop.evaluations, stop.of) == (20, 40, True, 4, 6)
+    late = early_stopping_point(history, patience=3)  # waits long enough to see the later best, 0.6
+    assert (late.best_step, late.stop_step, late.stopped) == (50, 60, False)
+    tie = early_stopping_point(_evals([0.5, 0.5, 0.5]), patience=2)  # a tie is no improvement
+    assert (tie.best_step, tie.stop_step, tie.stopped) == (10, 30, False)
+    by_accuracy = early_stopping_point(_evals([0.9, 0.8, 0.7], [0.5, 0.6, 0.55]), metric="accuracy", patience=1)
+    assert (by_accuracy.best_step, by_accuracy.stop_step, by_accuracy.stopped) == (20, 30, False)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"patience": 0}, "patience"),
+    ({"metric": "f1"}, "metric"),
+])
+def test_early_stopping_point_refuses_bad_settings(kwargs, match):
+    from sslm_utils.finetuning import early_stopping_point
+
+    with pytest.raises(ValueError, match=match):
+        early_stopping_point(_evals([0.9, 0.8]), **kwargs)
+
+
+def test_early_stopping_point_needs_evaluations():
+    from sslm_utils.finetuning import early_stopping_point
+
+    with pytest.raises(ValueError, match="no evaluations"):
+        early_stopping_point([{"split": "train", "step": 1, "loss": 1.0}])
