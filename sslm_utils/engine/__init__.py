@@ -16,6 +16,7 @@ from the subpackage too):
   resume's compatibility) and while it runs (a loss that turns NaN).
 - ``loop``: the book's one training loop, on Accelerate, with exact resume.
 - ``measure``: measure what a call costs: wall-clock time, bytes allocated, and growth exponents.
+- ``compute``: training compute: the floating-point operations a run cost, counted from the model's shape.
 """
 
 from .batches import (
@@ -46,6 +47,7 @@ from .checkpoints import (
     step_dir_name,
     verify_checkpoint,
 )
+from .compute import ModelShape, forward_flops, kaplan_flops, training_flops
 from .config import (
     MIXED_PRECISION,
     SCHEDULES,
@@ -88,6 +90,10 @@ from .rng_state import (
 )
 
 __all__ = [
+    "ModelShape",
+    "forward_flops",
+    "kaplan_flops",
+    "training_flops",
     "cpu_supports_bf16",
     "SCHEDULES",
     "MIXED_PRECISION",
