@@ -172,14 +172,14 @@ def headings(nb_path, level):
 
 
 def test_every_lesson_ends_with_its_summary_then_its_exercises():
-    assert len(LESSONS) == 12
+    assert len(LESSONS) == 13
     for nb_path in LESSONS:
         sections = headings(nb_path, 2)
         assert sections[-2:] == ["Summary", "Exercises"], (nb_path.name, sections[-2:])
 
 
 def test_solution_pages_are_titled_alike():
-    assert len(SOLUTIONS) == 12
+    assert len(SOLUTIONS) == 13
     for nb_path in SOLUTIONS:
         lesson = nb_path.parent.parent / nb_path.name.replace("_solutions", "")
         number = headings(lesson, 1)[0].split()[0]  # "# 3.1 Pretraining ..." -> "3.1"

@@ -26,6 +26,7 @@ LESSONS = {
     "finetuning.six_steps": ["check_cls_logits", "check_majority_accuracy", "check_schedule"],
     "finetuning.which_weights": ["check_cloze_predictions", "check_count_trainable", "check_lora_forward"],
     "finetuning.does_pretraining_help": ["check_labels_needed", "check_loss_at_mask", "check_paired_gain"],
+    "finetuning.hyperparameters": ["check_decay_left", "check_layer_scales", "check_patience_stop"],
 }
 CHECKERS = [
     pytest.param(getattr(importlib.import_module(f"sslm_utils.exercises.{module}"), name), id=f"{module}.{name}")
