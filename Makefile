@@ -55,7 +55,7 @@ NBCACHE := $(CURDIR)/.nbcache
 test-notebooks: $(STAMP)
 	rm -rf $(NBCACHE)
 	SSLM_CACHE=$(NBCACHE) SSLM_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest --nbval-lax \
-	  --nbval-cell-timeout=900 $(NOTEBOOK_DIRS) -q $(PARALLEL)
+	  --nbval-cell-timeout=900 --nbval-sanitize-with nbval_sanitize.cfg $(NOTEBOOK_DIRS) -q $(PARALLEL)
 
 book-strict: $(STAMP)
 	rm -rf _build
