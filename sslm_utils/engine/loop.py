@@ -64,6 +64,7 @@ class TrainResult:
     tokens_seen: int = 0
     examples_seen: int = 0
     resumed_from: Path | None = None
+    stopped_early: bool = False  # ``on_evaluate`` asked to stop before the last step
 
     def frame(self, split: str = "train"):
         """The history of one split (``train`` or ``eval``) as a DataFrame, one row a step."""
@@ -188,7 +189,9 @@ def train(
     ``overwrite=True``, which deletes them first. ``tokenizer`` is saved beside
     the weights. ``on_evaluate(step, scores, model)``, if given, is called
     after every evaluation with the unwrapped model (e.g. to keep the weights
-    that score best on validation). ``lr_scales`` maps parameter names to
+    that score best on validation); if it returns ``True`` the run stops after
+    that step (early stopping), with a checkpoint that remembers the stop, so
+    resuming it trains no further. ``lr_scales`` maps parameter names to
     multipliers of the learning rate (e.g. layer-wise decay; see
     :func:`make_optimizer`). Every argument is checked before the first step.
     """
@@ -281,7 +284,8 @@ def _run(model, data, config, accelerator, *, eval_data, collate, eval_collate, 
     model.train()
     plan, plan_epoch = None, None
     last = _last_step(config)
-    while step < last:
+    stopped = bool(state.get("stopped_early", False))  # a resumed run that had stopped stays stopped
+    while step < last and not stopped:
         epoch, position = divmod(step, per_epoch)
         if plan_epoch != epoch:
             plan, plan_epoch = epoch_plan(n_train, config, epoch, num_processes=world, rank=rank), epoch
@@ -302,10 +306,11 @@ def _run(model, data, config, accelerator, *, eval_data, collate, eval_collate, 
             history.append({"split": "eval", "step": step, **scores})
             accelerator.log({f"eval/{k}": v for k, v in scores.items()}, step=step)
             if on_evaluate is not None:
-                on_evaluate(step, scores, bare)
-        if root is not None and (final or (config.checkpoint_every and step % config.checkpoint_every == 0)):
+                stopped = on_evaluate(step, scores, bare) is True
+        if root is not None and (final or stopped or (config.checkpoint_every
+                                                      and step % config.checkpoint_every == 0)):
             state.update(step=step, epoch=divmod(step, per_epoch)[0], batch_in_epoch=step % per_epoch,
-                         n_train=n_train, num_processes=world, config=config.as_dict())
+                         n_train=n_train, num_processes=world, config=config.as_dict(), stopped_early=stopped)
             last_ckpt = save_checkpoint(root, step, model=bare, optimizer=raw_optimizer, scheduler=scheduler,
                                         trainer_state=state, tokenizer=tokenizer, keep_last=config.keep_checkpoints,
                                         accelerator=accelerator)
@@ -316,5 +321,5 @@ def _run(model, data, config, accelerator, *, eval_data, collate, eval_collate, 
         model=accelerator.unwrap_model(model, keep_fp32_wrapper=False),
         history=history, steps=step, checkpoint=last_ckpt, train_time_s=state["train_time_s"],
         tokens_seen=state["tokens_seen"], examples_seen=state["examples_seen"],
-        resumed_from=start_from,
+        resumed_from=start_from, stopped_early=stopped,
     )

@@ -115,6 +115,7 @@ class FineTuneConfig:
     metric: str = "accuracy"  # what "best" means: the highest validation accuracy, or the lowest loss
     min_steps: int = 0  # train at least this many steps, however few the examples (learning curves)
     layer_decay: float = 1.0  # layer-wise learning-rate decay: lr x decay**depth below the head (1: none)
+    patience: int | None = None  # early stopping: stop after this many evaluations without a new best (None: never)
     seed: int = 0
 
     def __post_init__(self):
@@ -129,6 +130,8 @@ class FineTuneConfig:
         checks.one_of("metric", self.metric, tuple(METRICS))
         checks.non_negative_int("min_steps", self.min_steps)
         checks.fraction("layer_decay", self.layer_decay, open_low=True)
+        if self.patience is not None:
+            checks.positive_int("patience", self.patience)
         checks.seed(self.seed)
 
     def train_config(self, n_train: int, progress: bool = False) -> TrainConfig:
@@ -161,14 +164,19 @@ class FineTuneResult:
     history: list[dict] = field(default_factory=list)
     train_time_s: float = 0.0
     steps: int = 0
+    stopped_early: bool = False  # the patience rule ended the run before its last step
 
 
 class _KeepBest:
     """``on_evaluate`` for the engine: a copy of the weights with the best validation ``metric`` so far
-    (ties keep the earlier step), written to ``folder`` too when given, so a resumed run remembers it."""
+    (ties keep the earlier step), written to ``folder`` too when given, so a resumed run remembers it.
+    With ``patience``, it answers ``True`` (stop) once ``patience`` evaluations, ``every`` steps apart,
+    have passed since the best; counted from the best step, so a resumed run counts the same."""
 
-    def __init__(self, folder: Path | None, metric: str = "accuracy"):
+    def __init__(self, folder: Path | None, metric: str = "accuracy", patience: int | None = None,
+                 every: int = 1):
         self.folder, self.step, self.scores, self.state = folder, 0, {}, None
+        self.patience, self.every = patience, every
         self.metric, self.higher_is_better = metric, METRICS[metric]
         if folder is not None and (folder / "best.json").is_file():
             self._load(folder)
@@ -184,9 +192,13 @@ class _KeepBest:
         self.step, self.scores = saved["step"], saved["scores"]
         self.state = torch.load(weights, map_location="cpu", weights_only=True)
 
-    def __call__(self, step: int, scores: dict, model) -> None:
+    def __call__(self, step: int, scores: dict, model) -> bool:
         if self.state is not None and not self._better(scores[self.metric], self.scores[self.metric]):
-            return
+            return self.patience is not None and (step - self.step) // self.every >= self.patience
+        self._keep(step, scores, model)
+        return False
+
+    def _keep(self, step: int, scores: dict, model) -> None:
         self.step, self.scores = step, dict(scores)
         self.state = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
         if self.folder is not None:
@@ -242,6 +254,8 @@ def fine_tune(classifier, train_texts: LabelledTexts, validation: LabelledTexts,
     or the lowest loss; the split is scored in order of length, which changes
     neither, to pad less); the test split is not
     touched here — score it once, at the end, with :func:`score_classifier`.
+    With ``config.patience``, training stops once that many evaluations have
+    passed without a new best (early stopping; ``result.stopped_early``).
     ``output_dir`` and ``resume`` are the engine's: checkpoints, exact resume.
     """
     config = config or FineTuneConfig()
@@ -254,9 +268,11 @@ def fine_tune(classifier, train_texts: LabelledTexts, validation: LabelledTexts,
     if max(train_texts.labels) >= classifier.n_labels:
         raise ValueError(f"label {max(train_texts.labels)} does not fit a classifier of {classifier.n_labels} "
                          "labels; build SentenceClassifier(encoder, n_labels) with one more label per class.")
-    keep = _KeepBest(Path(output_dir) / BEST_DIR if output_dir is not None else None, config.metric)
+    engine_config = config.train_config(len(train_texts), progress)
+    keep = _KeepBest(Path(output_dir) / BEST_DIR if output_dir is not None else None, config.metric,
+                     config.patience, engine_config.eval_every)
     scales = layerwise_lr_scales(classifier, config.layer_decay) if config.layer_decay < 1 else None
-    result = train(classifier, train_texts, config=config.train_config(len(train_texts), progress),
+    result = train(classifier, train_texts, config=engine_config,
                    eval_data=by_length(validation), collate_fn=PadCollator(train_texts.pad_id),
                    compute_metrics=accuracy_metrics, output_dir=output_dir, resume=resume, on_evaluate=keep,
                    lr_scales=scales)
@@ -266,7 +282,7 @@ def fine_tune(classifier, train_texts: LabelledTexts, validation: LabelledTexts,
     step = keep.step if config.select == "best" else result.steps
     scores = keep.scores if config.select == "best" else result.last_eval
     return FineTuneResult(model, step, {k: v for k, v in scores.items() if k not in ("split", "step")},
-                          result.history, result.train_time_s, result.steps)
+                          result.history, result.train_time_s, result.steps, result.stopped_early)
 
 
 @dataclass(frozen=True)

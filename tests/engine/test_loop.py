@@ -304,3 +304,18 @@ def test_bad_lr_scales_say_how_to_fix_them(toy_bert, toy_data, masking_collate, 
         train(toy_bert(), toy_data(), lr_scales={"bert.embeddings.word_embeddings.weight": 0.0}, **kw)
     with pytest.raises(TypeError, match="lr_scales must be a dict"):
         train(toy_bert(), toy_data(), lr_scales=[0.5], **kw)
+
+
+def test_on_evaluate_returning_true_stops_the_run_and_a_resume_trains_no_further(tmp_path, toy_bert, toy_data,
+                                                                                 masking_collate, toy_config):
+    kw = dict(eval_data=toy_data(16, seed=2), collate_fn=masking_collate, output_dir=tmp_path)
+    stop_at_6 = lambda step, scores, m: step == 6  # noqa: E731
+    result = train(toy_bert(), toy_data(), config=toy_config(eval_every=3, checkpoint_every=None),
+                   on_evaluate=stop_at_6, **kw)
+    assert result.stopped_early and result.steps == 6 and result.checkpoint.name == "step-00000006"
+    again = train(toy_bert(), toy_data(), config=toy_config(eval_every=3, checkpoint_every=None),
+                  on_evaluate=stop_at_6, resume="latest", **kw)
+    assert again.stopped_early and again.steps == 6 and params_equal(again.model, result.model)
+    ran_on = train(toy_bert(), toy_data(), config=toy_config(eval_every=3), eval_data=toy_data(16, seed=2),
+                   collate_fn=masking_collate, on_evaluate=lambda *a: None)
+    assert not ran_on.stopped_early and ran_on.steps == 8  # None (or anything but True) never stops

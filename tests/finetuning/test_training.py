@@ -91,6 +91,17 @@ def test_select_last_returns_the_final_weights(encoder, wordpiece_tokenizer):
     assert result.best_step == result.steps == 12
 
 
+def test_patience_stops_where_early_stopping_point_says(encoder, wordpiece_tokenizer):
+    from sslm_utils.finetuning import early_stopping_point
+
+    train, validation = splits(wordpiece_tokenizer)
+    config = FineTuneConfig(epochs=12, batch_size=16, lr=3e-3, evals_per_epoch=2, metric="loss", patience=1)
+    result = fine_tune(SentenceClassifier(encoder, 2), train, validation, config)
+    rule = early_stopping_point(result.history, metric="loss", patience=1)
+    assert result.steps == rule.stop_step and result.best_step == rule.best_step
+    assert result.stopped_early == (result.steps < config.train_config(len(train)).max_steps)
+
+
 def test_the_best_weights_survive_a_restart_and_are_verified(tmp_path, encoder):
     keep = _KeepBest(tmp_path)
     model = SentenceClassifier(encoder, 2)
@@ -235,3 +246,16 @@ def test_early_stopping_point_needs_evaluations():
 
     with pytest.raises(ValueError, match="no evaluations"):
         early_stopping_point([{"split": "train", "step": 1, "loss": 1.0}])
+
+
+def test_keep_best_asks_to_stop_after_patience_evaluations_without_a_new_best():
+    model = torch.nn.Linear(2, 2)
+    keep = _KeepBest(None, "loss", patience=2, every=5)
+    answers = [keep(step, {"loss": loss}, model)
+               for step, loss in ((5, 0.9), (10, 0.7), (15, 0.8), (20, 0.75))]
+    assert answers == [False, False, False, True] and keep.step == 10  # two evaluations past the best
+    assert keep(25, {"loss": 0.6}, model) is False and keep.step == 25  # a new best resets the count
+    never = _KeepBest(None, "loss", patience=None, every=5)
+    assert not any(never(s, {"loss": 1.0}, model) for s in (5, 10, 15, 20))
+    with pytest.raises(ValueError, match="patience"):
+        FineTuneConfig(patience=0)
