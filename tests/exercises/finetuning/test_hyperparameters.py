@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from sslm_utils.exercises.finetuning.hyperparameters import (
+    _rule,
     check_decay_left,
     check_layer_scales,
     check_patience_stop,
@@ -14,15 +15,8 @@ from .. import rejects
 
 
 def _patience(losses, patience, *, tie_improves=False, extra=0):
-    best, since = 0, 0
-    for i in range(1, len(losses)):
-        if losses[i] < losses[best] or (tie_improves and losses[i] == losses[best]):
-            best, since = i, 0
-        else:
-            since += 1
-        if since == patience + extra:
-            return best, i
-    return best, len(losses) - 1
+    """The rule with two typical slips available (the checker's cases fix what is right)."""
+    return _rule(losses, patience + extra, tie_improves=tie_improves)
 
 
 def test_patience_stop():
