@@ -43,6 +43,10 @@ def decay_left(config: TrainConfig) -> float:
     a fine-tuning run of a few hundred steps at a small rate shrinks the weights
     by a fraction of a percent, however the coefficient is tuned.
     """
+    if not isinstance(config, TrainConfig):
+        hint = (" (a FineTuneConfig: pass its .train_config(n_examples))"
+                if hasattr(config, "train_config") else "")
+        raise TypeError(f"decay_left needs the engine's TrainConfig, got {type(config).__name__}{hint}.")
     left = 1.0
     for step in range(config.max_steps):
         factor = lr_factor(step, warmup_steps=config.warmup_steps, max_steps=config.max_steps,

@@ -37,3 +37,7 @@ def test_decay_left_equals_what_adamw_does_to_a_weight_with_no_gradient():
     assert torch.allclose(ratio, torch.full_like(ratio, decay_left(config)), atol=1e-6)
     assert decay_left(config) < 0.9  # strong enough here to see
     assert decay_left(TrainConfig(max_steps=30, lr=0.05, weight_decay=0.0)) == 1.0
+    from sslm_utils.finetuning import FineTuneConfig
+
+    with pytest.raises(TypeError, match="train_config"):
+        decay_left(FineTuneConfig())
