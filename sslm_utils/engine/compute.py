@@ -30,6 +30,10 @@ class ModelShape:
     vocab_size: int
     head_transform: bool  # BERT's MLM head has a d x d transform before the vocabulary matrix; GPT's has none
 
+    def __post_init__(self):
+        for name in ("d_model", "d_ff", "n_layers", "vocab_size"):
+            checks.positive_int(name, getattr(self, name))
+
     @classmethod
     def of(cls, config) -> ModelShape:
         """The shape of a ``transformers`` BERT or GPT-2 configuration."""

@@ -63,3 +63,5 @@ def test_bad_input_is_refused():
         kaplan_flops(shape, 0)
     with pytest.raises(TypeError, match="BERT or GPT-2"):
         ModelShape.of(object())
+    with pytest.raises(ValueError, match="d_model"):
+        ModelShape(0, 4, 1, 10, True)
